@@ -1,0 +1,96 @@
+"""The plain-words answer printed after a run (Q5, Q6, Q7), with Monte Carlo standard errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .engine import RunResult
+from .events import ALREADY_MET
+from .model import FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
+from .plotting import human_duration
+from .summaries import event_quantile, event_quantile_mcse, probability_mcse
+from .tables import format_year
+
+HEADLINE_OFFSETS_YEARS = (0, 1, 4, 9, 14, 19)
+PROFILE_WORDS = {"no_hardware": "no hardware (phone/laptop)", "gaming_pc": "a gaming PC"}
+THRESHOLD_WORDS = {"1y": "a year", "1mo": "a month", "1w": "a week", "1d": "a day",
+                   "1h": "an hour", "10min": "10 minutes"}
+
+
+def headline_indices(result: RunResult) -> list[int]:
+    step = result.priors.meta.time_step_years
+    return [int(round(k / step)) for k in HEADLINE_OFFSETS_YEARS
+            if k <= result.priors.meta.horizon_years]
+
+
+def _year_month(decimal: float) -> str:
+    year = math.floor(decimal + 1e-9)
+    month = int(round((decimal - year) * 12)) + 1
+    return f"{year}-{min(month, 12):02d}"
+
+
+def film_time_lines(result: RunResult) -> list[str]:
+    lines = ["Q5  Days for a free-tier user (spending nothing) to generate the footage of a "
+             "90-minute film: median [80% interval] (± MC error of the median)"]
+    for profile in PROFILES:
+        hist = result.histograms[f"film_days/{profile}"]
+        q10, q50, q90 = hist.quantiles([0.1, 0.5, 0.9])
+        mcse = hist.quantile_mcse(0.5)
+        lines.append(f"  {PROFILE_WORDS[profile]}:")
+        for k in headline_indices(result):
+            lines.append(f"    {_year_month(result.time_abs[k])}: {human_duration(q50[k]):>12}  "
+                         f"[{human_duration(q10[k])} – {human_duration(q90[k])}]  "
+                         f"(± {mcse[k] / q50[k]:.1%})")
+    return lines
+
+
+def event_lines(result: RunResult) -> list[str]:
+    horizon = math.floor(result.horizon_year)
+    lines = [f"Q6  When that time first falls below ...: median year [80% interval], "
+             f"P(not by {horizon})"]
+    for label in FILM_TIME_THRESHOLDS_DAYS:
+        times = result.events[f"free_film_within_{label}"]
+        parts = []
+        for i, profile in enumerate(PROFILES):
+            t = times[:, i]
+            p_not = float(np.mean(~np.isfinite(t)))
+            parts.append(f"{profile} {format_year(event_quantile(t, 0.5), result)} "
+                         f"[{format_year(event_quantile(t, 0.1), result)} – "
+                         f"{format_year(event_quantile(t, 0.9), result)}] "
+                         f"P(not)={p_not:.1%}")
+        lines.append(f"  {THRESHOLD_WORDS[label]:>10}: " + ";  ".join(parts))
+    return lines
+
+
+def milestone_lines(result: RunResult) -> list[str]:
+    times = result.events["novel_to_movie_possible"]
+    n = times.size
+    p2030 = float(np.mean(times < 2031.0))
+    binding = result.events["novel_to_movie_binding"]
+    codes, counts = np.unique(binding, return_counts=True)
+    top = codes[np.argmax(counts)]
+    top_name = "already met" if top == ALREADY_MET else REQUIREMENTS[top]
+    top_share = counts.max() / n
+    mcse = event_quantile_mcse(times, 0.5)
+    lines = [
+        "Q7  A watchable feature film made from a novel's text becomes possible:",
+        f"    median {format_year(event_quantile(times, 0.5), result)}"
+        + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
+        + f", 80% interval {format_year(event_quantile(times, 0.1), result)} – "
+          f"{format_year(event_quantile(times, 0.9), result)}",
+        f"    P(by end of 2030) = {p2030:.1%} ± {probability_mcse(p2030, n):.1%};  "
+        f"P(not by {math.floor(result.horizon_year)}) = {np.mean(~np.isfinite(times)):.1%}",
+        f"    requirement met last most often: {top_name} ({top_share:.0%} of worlds)",
+    ]
+    free = result.events["novel_to_movie_free_user"]
+    for i, profile in enumerate(PROFILES):
+        lines.append(f"    ... and a free user with {PROFILE_WORDS[profile]} can make one: median "
+                     f"{format_year(event_quantile(free[:, i], 0.5), result)}")
+    return lines
+
+
+def summary_text(result: RunResult) -> str:
+    return "\n".join([*film_time_lines(result), "", *event_lines(result), "",
+                      *milestone_lines(result)])

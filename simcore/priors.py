@@ -1,0 +1,314 @@
+"""Prior files: TOML in, a validated :class:`PriorSet` out.
+
+A prior file names the run's time grid (``[meta]``), one distribution per driver
+(``[drivers.NAME]``) and rank correlations (``[correlations]``). Scenario files ``extends``
+another file and override entries. Every problem is raised as a :class:`PriorError` that
+names the file, the entry and the field, so the CLI can print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .distributions import FAMILY_NAMES, AnyFamily, Family
+from .errors import PriorError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_EXTENDS_DEPTH = 16
+METADATA_KEYS = ("unit", "description", "rationale", "sources")
+
+_family_adapter = TypeAdapter(AnyFamily)
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: Annotated[str, Field(min_length=1)]
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]
+
+
+class DriverText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    unit: Annotated[str, Field(min_length=1)]
+    description: Annotated[str, Field(min_length=1)]
+    rationale: Annotated[str, Field(min_length=1)]
+    sources: Annotated[list[Source], Field(min_length=1)]
+
+
+class Meta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: str = ""
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+    horizon_years: Annotated[float, Field(gt=0.0, le=200.0, allow_inf_nan=False)]
+    time_step_years: Annotated[float, Field(gt=0.0, le=5.0, allow_inf_nan=False)]
+    extends: str | None = None
+
+
+@dataclass(frozen=True)
+class Driver:
+    name: str
+    dist: Family
+    text: DriverText
+    defined_in: str
+
+    @property
+    def family(self) -> str:
+        return self.dist.family
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    path: Path
+    meta: Meta
+    drivers: dict[str, Driver]
+    correlations: dict[tuple[str, str], float]
+    files: tuple[Path, ...]
+    file_sha256: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def as_of_year(self) -> float:
+        return decimal_year(self.meta.as_of)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.drivers)
+
+    @property
+    def sha256(self) -> str:
+        """Digest of the whole chain of files, in order: changes if any file of it changes."""
+        digest = hashlib.sha256()
+        for path in self.files:
+            digest.update(self.file_sha256[str(path)].encode())
+        return digest.hexdigest()
+
+
+def decimal_year(as_of: str) -> float:
+    """'2026-11' -> 2026.833 (start of the month); '2026-11-15' -> the day's fraction."""
+    parts = [int(p) for p in as_of.split("-")]
+    date = dt.date(parts[0], parts[1], parts[2] if len(parts) == 3 else 1)
+    start = dt.date(date.year, 1, 1)
+    length = (dt.date(date.year + 1, 1, 1) - start).days
+    return date.year + (date - start).days / length
+
+
+def _first_error(err: ValidationError) -> tuple[str | None, str]:
+    """The first pydantic error as (field path, message) in plain words."""
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"] if not str(p) in FAMILY_NAMES]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (typo?)"
+    elif first["type"] == "missing":
+        message = "required field is missing"
+    elif first["type"] == "union_tag_invalid":
+        message = f"unknown family {first['input']!r}; known: {', '.join(FAMILY_NAMES)}"
+    elif first["type"] == "union_tag_not_found":
+        return "family", "required field is missing"
+    elif first["type"] in ("finite_number",):
+        message = "must be a finite number"
+    return (".".join(loc) if loc else None), message
+
+
+def _read_toml(path: Path, reason_of_read: str | None = None) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PriorError(reason_of_read or str(path), "meta" if reason_of_read else None,
+                         "extends" if reason_of_read else None,
+                         f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise PriorError(str(path), None, None, "is a directory, not a prior file") from None
+    except OSError as exc:
+        raise PriorError(str(path), None, None, f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise PriorError(str(path), None, None,
+                         f"file is {len(raw):,} bytes; prior files are limited to {MAX_FILE_BYTES:,}")
+    if not raw.strip():
+        raise PriorError(str(path), None, None, "file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PriorError(str(path), None, None,
+                         f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PriorError(str(path), None, None, f"malformed TOML: {exc}") from None
+
+
+def _priors_root(path: Path) -> Path:
+    """The folder tree that ``extends`` may not leave: the nearest ancestor called 'priors'."""
+    for parent in path.parents:
+        if parent.name == "priors":
+            return parent
+    return path.parent
+
+
+def _chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The file and its ``extends`` ancestors, root first."""
+    root = _priors_root(path)
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    seen: list[Path] = []
+    current, referrer = path, None
+    while True:
+        resolved = current.resolve()
+        if resolved in seen:
+            cycle = " -> ".join(p.name for p in [*seen, resolved])
+            raise PriorError(str(referrer), "meta", "extends", f"cycle of extends: {cycle}")
+        if len(seen) >= MAX_EXTENDS_DEPTH:
+            raise PriorError(str(referrer), "meta", "extends",
+                             f"more than {MAX_EXTENDS_DEPTH} levels of extends")
+        seen.append(resolved)
+        data = _read_toml(current, str(referrer) if referrer else None)
+        chain.append((current, data))
+        unknown = set(data) - {"meta", "drivers", "correlations"}
+        if unknown:
+            raise PriorError(str(current), sorted(unknown)[0], None,
+                             "unknown top-level table; expected meta, drivers, correlations")
+        meta = data.get("meta", {})
+        if not isinstance(meta, dict):
+            raise PriorError(str(current), "meta", None, "must be a table")
+        parent = meta.get("extends")
+        if parent is None:
+            break
+        if not isinstance(parent, str) or not parent:
+            raise PriorError(str(current), "meta", "extends", "must be a relative file path")
+        target = (current.parent / parent).resolve()
+        if not target.is_relative_to(root.resolve()):
+            raise PriorError(str(current), "meta", "extends",
+                             f"{parent!r} points outside the priors folder {root}")
+        referrer, current = current, target
+    chain.reverse()
+    return chain
+
+
+def _merge_entry(parent: dict[str, Any] | None, override: dict[str, Any]) -> dict[str, Any]:
+    if parent is None:
+        return dict(override)
+    if "family" in override:
+        # A new family replaces the whole distribution; the text is kept unless restated.
+        kept = {k: v for k, v in parent.items() if k in METADATA_KEYS}
+        return {**kept, **override}
+    return {**parent, **override}
+
+
+def _validate_driver(file: str, name: str, entry: dict[str, Any]) -> Driver:
+    where = f"drivers.{name}"
+    dist_fields = {k: v for k, v in entry.items() if k not in METADATA_KEYS}
+    text_fields = {k: v for k, v in entry.items() if k in METADATA_KEYS}
+    try:
+        dist = _family_adapter.validate_python(dist_fields)
+    except ValidationError as err:
+        field_path, message = _first_error(err)
+        raise PriorError(file, where, field_path, message) from None
+    try:
+        text = DriverText.model_validate(text_fields)
+    except ValidationError as err:
+        field_path, message = _first_error(err)
+        raise PriorError(file, where, field_path, message) from None
+    return Driver(name=name, dist=dist, text=text, defined_in=file)
+
+
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _validate_correlations(file: str, block: Any, drivers: dict[str, Driver],
+                           merged: dict[tuple[str, str], float]) -> None:
+    if not isinstance(block, dict):
+        raise PriorError(file, "correlations", None, "must be a table with a 'pairs' list")
+    unknown = set(block) - {"pairs"}
+    if unknown:
+        raise PriorError(file, "correlations", sorted(unknown)[0], "unknown key (typo?)")
+    pairs = block.get("pairs", [])
+    if not isinstance(pairs, list):
+        raise PriorError(file, "correlations", "pairs", "must be a list of [a, b, rho]")
+    for i, pair in enumerate(pairs):
+        where = f"pairs[{i}]"
+        if not (isinstance(pair, list) and len(pair) == 3):
+            raise PriorError(file, "correlations", where, "must be [driver, driver, rho]")
+        a, b, rho = pair
+        for name in (a, b):
+            if not isinstance(name, str) or name not in drivers:
+                raise PriorError(file, "correlations", where,
+                                 f"unknown driver {name!r}{_did_you_mean(str(name), drivers)}")
+            if drivers[name].dist.is_constant:
+                raise PriorError(file, "correlations", where,
+                                 f"{name!r} is fixed; a constant cannot be correlated")
+        if a == b:
+            raise PriorError(file, "correlations", where, "a driver cannot be paired with itself")
+        if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not math.isfinite(rho):
+            raise PriorError(file, "correlations", where, "rho must be a finite number")
+        if not -1.0 <= rho <= 1.0:
+            raise PriorError(file, "correlations", where, f"rho {rho} is outside [-1, 1]")
+        merged[tuple(sorted((a, b)))] = float(rho)
+
+
+def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
+    """Load, merge and validate a prior file and the files it extends.
+
+    ``required``: driver names the model needs. Any other name is an error (with a hint), and so
+    is a required name that the merged file does not define.
+    """
+    path = Path(path)
+    chain = _chain(path)
+    raw_entries: dict[str, dict[str, Any]] = {}
+    drivers: dict[str, Driver] = {}
+    correlations: dict[tuple[str, str], float] = {}
+    meta_fields: dict[str, Any] = {}
+    hashes: dict[str, str] = {}
+    for depth, (file_path, data) in enumerate(chain):
+        file = str(file_path)
+        hashes[file] = hashlib.sha256(file_path.read_bytes()).hexdigest()
+        meta_fields.update(data.get("meta", {}))
+        entries = data.get("drivers", {})
+        if not isinstance(entries, dict):
+            raise PriorError(file, "drivers", None, "must be a table of driver tables")
+        for name, entry in entries.items():
+            if not isinstance(entry, dict):
+                raise PriorError(file, f"drivers.{name}", None, "must be a table")
+            if required is not None and name not in required:
+                raise PriorError(file, f"drivers.{name}", None,
+                                 f"unknown driver{_did_you_mean(name, required)}")
+            if depth > 0 and name not in raw_entries:
+                raise PriorError(file, f"drivers.{name}", None,
+                                 f"not defined in {chain[depth - 1][0].name}; a scenario can only "
+                                 "override drivers of the file it extends")
+            raw_entries[name] = _merge_entry(raw_entries.get(name), entry)
+            drivers[name] = _validate_driver(file, name, raw_entries[name])
+        if "correlations" in data:
+            _validate_correlations(file, data["correlations"], drivers, correlations)
+    top = str(chain[-1][0])
+    meta_fields.pop("extends", None)
+    try:
+        meta = Meta.model_validate(meta_fields)
+    except ValidationError as err:
+        field_path, message = _first_error(err)
+        raise PriorError(top, "meta", field_path, message) from None
+    try:
+        decimal_year(meta.as_of)
+    except ValueError:
+        raise PriorError(top, "meta", "as_of", f"{meta.as_of!r} is not a real date") from None
+    if required is not None:
+        missing = sorted(required - set(drivers))
+        if missing:
+            raise PriorError(top, f"drivers.{missing[0]}", None,
+                             f"required by the model but not defined ({len(missing)} missing)")
+    # Correlations naming a driver that a later scenario made fixed are rejected here too.
+    for (a, b) in correlations:
+        for name in (a, b):
+            if drivers[name].dist.is_constant:
+                raise PriorError(top, "correlations", f"{a}~{b}",
+                                 f"{name!r} is fixed; a constant cannot be correlated")
+    return PriorSet(path=path, meta=meta, drivers=drivers, correlations=correlations,
+                    files=tuple(p for p, _ in chain), file_sha256=hashes)

@@ -1,0 +1,82 @@
+"""Build prior files for tests: every model driver, point-valued unless a test says otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simcore.model import MODEL_DRIVERS
+
+SOURCE = {"title": "test fixture", "url": "https://example.org/fixture", "date": "2026-11"}
+
+# Point values near the baseline medians: a world in which everything is known.
+POINT_VALUES = {
+    "film_length_seconds": 5400.0,
+    "hw_doubling_years": 2.3, "hw_slowdown_start_years": 10.0, "hw_slowdown_factor": 1.5,
+    "gpu_usd_per_hour": 2.4, "rental_premium": 1.2, "rental_premium_decay_years": 1.5,
+    "alg_halving_years": 0.8, "alg_max_gain": 300.0,
+    "compute_per_video_second_today": 12.0, "price_markup": 5.0,
+    "free_allowance_today": 40.0, "free_passthrough_elasticity": 0.6,
+    "free_withdrawal_hazard": 0.08, "free_relaunch_hazard": 0.5,
+    "free_withdrawn_residual": 0.1, "free_user_value_usd": 10.0, "free_gpu_share": 0.05,
+    "gaming_pc_h100_equiv": 0.25, "consumer_hw_doubling_years": 2.5, "open_weights_lag": 0.75,
+    "local_hours_per_day": 8.0, "npu_feasible_years": 6.0, "laptop_h100_equiv": 0.01,
+    "overgeneration_today": 7.5, "overgeneration_halving_years": 2.5,
+    "coherent_shot_seconds_today": 20.0, "coherent_shot_doubling_years": 1.2,
+    "required_shot_seconds": 120.0,
+    "cut_break_probability_today": 0.15, "cut_break_halving_years": 1.0,
+    "cuts_per_feature": 1400.0, "tolerated_visible_breaks": 5.0,
+    "agent_horizon_hours_today": 24.0, "agent_doubling_years": 0.45,
+    "novel_adaptation_hours": 2000.0, "agent_reliability_factor": 8.0,
+    "dialogue_error_probability_today": 0.2, "dialogue_error_halving_years": 1.0,
+    "dialogue_lines_per_feature": 1100.0, "tolerated_dialogue_errors": 10.0,
+    "budget_cap_usd": 100000.0, "free_user_days_threshold": 30.0,
+    "stall_occurs": 0.0, "stall_start_years": 5.0, "stall_slowdown_factor": 3.0,
+}
+assert set(POINT_VALUES) == MODEL_DRIVERS
+
+
+def toml_value(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def entry(family: str, **params) -> dict:
+    return {"family": family, **params, "unit": "u", "description": "d", "rationale": "r",
+            "sources": [SOURCE]}
+
+
+def render(drivers: dict[str, dict], meta: dict | None = None,
+           correlations: list | None = None) -> str:
+    meta = {"title": "test", "as_of": "2026-11", "horizon_years": 20, "time_step_years": 0.25,
+            **(meta or {})}
+    lines = ["[meta]"] + [f"{k} = {toml_value(v)}" for k, v in meta.items()]
+    for name, fields in drivers.items():
+        lines.append(f"\n[drivers.{name}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in fields.items()]
+    if correlations:
+        lines.append("\n[correlations]")
+        lines.append(f"pairs = {toml_value([list(p) for p in correlations])}")
+    return "\n".join(lines) + "\n"
+
+
+def point_drivers(**overrides) -> dict[str, dict]:
+    """Every model driver as a fixed entry; keyword overrides give other entries."""
+    drivers = {name: entry("fixed", value=value) for name, value in POINT_VALUES.items()}
+    for name, spec in overrides.items():
+        drivers[name] = spec if isinstance(spec, dict) else entry("fixed", value=spec)
+    return drivers
+
+
+def write(path: Path, drivers: dict[str, dict], meta: dict | None = None,
+          correlations: list | None = None) -> Path:
+    path.write_text(render(drivers, meta, correlations))
+    return path
