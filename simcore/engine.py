@@ -98,6 +98,32 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                      copula_repair=copula.repair if copula else 0.0, timings=timings)
 
 
+def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: float,
+             clock: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The model at given driver values, without sampling: (events, trajectories).
+
+    ``drivers``: every model driver -> (n,) array; ``clock``: the free-tier regime uniforms
+    (n, MAX_REGIME_SWITCHES), by default 0.5 everywhere. Trajectories are returned for every
+    draw as series -> (n, T) values (not logs); meant for tests, tornado swings and what-ifs
+    over a modest number of points.
+    """
+    from . import kernel
+
+    n = next(iter(drivers.values())).size
+    matrix = np.column_stack([np.broadcast_to(drivers[name], (n,)).astype(float)
+                              for name in kernel.DRIVER_ORDER])
+    if clock is None:
+        clock = np.full((n, model.MAX_REGIME_SWITCHES), 0.5)
+    counts = np.zeros((1, kernel.N_SERIES, t_rel.size * LogHistogram.n_bins), dtype=np.int32)
+    paths = np.empty((n, kernel.N_SERIES, t_rel.size))
+    event_matrix = np.empty((n, kernel.N_EVENTS))
+    binding = np.empty(n, dtype=np.int8)
+    kernel.simulate_chunk(matrix, t_rel, as_of_year + t_rel, clock, counts, event_matrix, binding,
+                          paths, n)
+    return (unpack_events(event_matrix, binding),
+            {name: paths[:, s] for s, name in enumerate(kernel.SERIES)})
+
+
 def unpack_events(event_matrix: np.ndarray, binding: np.ndarray) -> dict[str, np.ndarray]:
     """Kernel event columns -> named arrays: (N, P) per profile, (N,) otherwise."""
     from .kernel import N_FILM_EVENTS

@@ -110,7 +110,9 @@ def _first_error(err: ValidationError) -> tuple[str | None, str]:
     elif first["type"] == "missing":
         message = "required field is missing"
     elif first["type"] == "union_tag_invalid":
-        message = f"unknown family {first['input']!r}; known: {', '.join(FAMILY_NAMES)}"
+        message = (f"unknown family {first['ctx']['tag']!r}; "
+                   f"known: {', '.join(FAMILY_NAMES)}")
+        return "family", message
     elif first["type"] == "union_tag_not_found":
         return "family", "required field is missing"
     elif first["type"] in ("finite_number",):

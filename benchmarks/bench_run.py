@@ -1,0 +1,77 @@
+"""Time `simcore run` end to end (process start to written run directory, charts included).
+
+Each size is run several times in a fresh process; we report the median wall time, draws per
+second and the peak resident memory of the process (from wait4's rusage). Machines are noisy:
+compare medians and ratios, not single runs.
+
+    python benchmarks/bench_run.py [--draws 100000 1000000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_run(draws: int, priors: Path, workdir: Path, extra: list[str]) -> tuple[float, float]:
+    out = workdir / f"run-{draws}-{time.monotonic_ns()}"
+    command = [sys.executable, "-m", "simcore", "run", str(priors), "--draws", str(draws),
+               "--out", str(out), "--quiet", *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"run failed: {process.stderr.read().decode()}")
+    shutil.rmtree(out)
+    return wall, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--priors", type=Path, default=ROOT / "priors" / "baseline.toml")
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results")
+    args, extra = parser.parse_known_args()
+    args.output.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        one_run(1000, args.priors, Path(tmp), extra)   # warm-up: numba cache, OS file cache
+        for draws in args.draws:
+            samples = [one_run(draws, args.priors, Path(tmp), extra) for _ in range(args.repeats)]
+            walls = [w for w, _ in samples]
+            row = {"draws": draws, "repeats": args.repeats,
+                   "wall_median_s": statistics.median(walls), "wall_min_s": min(walls),
+                   "wall_max_s": max(walls),
+                   "draws_per_s": draws / statistics.median(walls),
+                   "peak_rss_mib": max(r for _, r in samples)}
+            rows.append(row)
+            print(f"{draws:>11,} draws: median {row['wall_median_s']:6.2f} s "
+                  f"[{row['wall_min_s']:.2f}-{row['wall_max_s']:.2f}], "
+                  f"{row['draws_per_s']:>10,.0f} draws/s, peak RSS {row['peak_rss_mib']:,.0f} MiB",
+                  flush=True)
+    if len(rows) > 1:
+        ratio = rows[-1]["wall_median_s"] / rows[0]["wall_median_s"]
+        print(f"time ratio {rows[-1]['draws']:,}/{rows[0]['draws']:,} draws: {ratio:.2f}")
+    record = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                          "python": platform.python_version()},
+              "command_extra": extra, "results": rows}
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (args.output / f"bench-run-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The model: closed-form checks on point-valued priors, agreement of the compiled kernel with
+the numpy reference, and monotonicity properties."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import priorfiles as pf
+from simcore import engine, model
+from simcore.events import ALREADY_MET, compute_events
+from simcore.kernel import SERIES
+from simcore.model import FILM_TIME_THRESHOLDS_DAYS, MODEL_DRIVERS, PROFILES, REQUIREMENTS
+from simcore.priors import load_priors
+from simcore.sampling import Copula, noise, sample_drivers
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = 2026.0 + 10 / 12
+T_REL = np.linspace(0.0, 20.0, 81)
+
+
+def point(**overrides) -> dict[str, np.ndarray]:
+    values = {**pf.POINT_VALUES, **overrides}
+    return {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in values.items()}
+
+
+# A world where only two exponential trends move the free user's film time: the quota follows
+# cost (elasticity 1), cost falls with algorithms and hardware, nothing else interferes.
+PURE_TRENDS = dict(overgeneration_today=1.0, rental_premium=1.0, hw_slowdown_start_years=1e3,
+                   alg_max_gain=1e300, stall_occurs=0.0, free_passthrough_elasticity=1.0,
+                   free_user_value_usd=1e-300, free_gpu_share=1e9, free_withdrawal_hazard=0.0,
+                   gaming_pc_h100_equiv=1e-30, npu_feasible_years=1e3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(allowance=st.floats(1.0, 1e4), alg=st.floats(0.2, 5.0), hw=st.floats(0.5, 6.0))
+def test_single_exponential_trend_crosses_at_the_analytic_time(allowance, alg, hw):
+    d = point(**PURE_TRENDS, free_allowance_today=allowance, alg_halving_years=alg,
+              hw_doubling_years=hw)
+    events, paths = engine.evaluate(d, T_REL, AS_OF)
+    days_today = 5400.0 / allowance
+    rate = 1.0 / alg + 1.0 / hw      # doublings of the daily allowance per year
+    np.testing.assert_allclose(paths["film_days/no_hardware"][0],
+                               days_today * 2.0 ** (-T_REL * rate), rtol=1e-10)
+    for label, days in FILM_TIME_THRESHOLDS_DAYS.items():
+        t_cross = math.log2(days_today / days) / rate
+        got = events[f"free_film_within_{label}"][0]
+        if t_cross <= 0:
+            expected = AS_OF
+        elif t_cross > 20.0:
+            expected = math.inf
+        else:
+            expected = AS_OF + t_cross
+        assert got[0] == pytest.approx(expected, rel=1e-12, abs=1e-9), label
+        assert got[1] == got[0]   # the gaming PC is negligible here
+
+
+@settings(max_examples=40, deadline=None)
+@given(shot=st.floats(0.1, 19.0), consistency=st.floats(0.1, 19.0), agent=st.floats(0.1, 19.0))
+def test_milestone_is_the_last_requirement_met_and_names_it(shot, consistency, agent):
+    assume(min(abs(shot - consistency), abs(shot - agent), abs(consistency - agent)) > 1e-3)
+    d = point(stall_occurs=0.0,
+              coherent_shot_seconds_today=20.0, coherent_shot_doubling_years=1.0,
+              required_shot_seconds=20.0 * 2.0 ** shot,
+              cut_break_probability_today=0.1, cut_break_halving_years=2.0,
+              cuts_per_feature=1000.0, tolerated_visible_breaks=100.0 * 2.0 ** (-consistency / 2.0),
+              agent_horizon_hours_today=10.0, agent_doubling_years=0.5,
+              novel_adaptation_hours=10.0 * 2.0 ** (agent / 0.5), agent_reliability_factor=1.0,
+              dialogue_error_probability_today=1e-9, budget_cap_usd=1e30)
+    events, _ = engine.evaluate(d, T_REL, AS_OF)
+    crossings = {"shot_length": shot, "consistency": consistency, "director_agent": agent}
+    last = max(crossings, key=crossings.get)
+    assert events["novel_to_movie_possible"][0] == pytest.approx(AS_OF + crossings[last],
+                                                                 abs=1e-9)
+    assert REQUIREMENTS[events["novel_to_movie_binding"][0]] == last
+
+
+def test_requirements_met_today_and_never_met():
+    events, _ = engine.evaluate(point(required_shot_seconds=1.0, tolerated_visible_breaks=1e6,
+                                      novel_adaptation_hours=1.0, tolerated_dialogue_errors=1e6),
+                                T_REL, AS_OF)
+    assert events["novel_to_movie_possible"][0] == AS_OF
+    assert events["novel_to_movie_binding"][0] == ALREADY_MET
+    events, _ = engine.evaluate(point(stall_occurs=0.0, required_shot_seconds=1e12), T_REL, AS_OF)
+    assert events["novel_to_movie_possible"][0] == math.inf
+    assert REQUIREMENTS[events["novel_to_movie_binding"][0]] == "shot_length"
+
+
+@pytest.fixture(scope="module")
+def baseline_draws():
+    priors = load_priors(ROOT / "priors" / "baseline.toml", required=set(MODEL_DRIVERS))
+    n = 4000
+    d = sample_drivers(priors, 5, 0, n, Copula.from_priors(priors))
+    clock = noise(5, "free_regime_clock", model.MAX_REGIME_SWITCHES, 0, n)
+    return d, clock
+
+
+def test_kernel_agrees_with_the_numpy_reference(baseline_draws):
+    d, clock = baseline_draws
+    events, paths = engine.evaluate(d, T_REL, AS_OF, clock)
+    reference = model.simulate(d, T_REL, clock)
+    for s in SERIES:
+        np.testing.assert_allclose(np.log2(paths[s]), reference.log2[s], rtol=1e-9, atol=1e-9,
+                                   err_msg=s)
+    ref_events = compute_events(reference, AS_OF + T_REL)
+    for name, values in ref_events.items():
+        np.testing.assert_allclose(events[name], values, rtol=0, atol=1e-9, err_msg=name)
+
+
+@settings(max_examples=30, deadline=None)
+@given(index=st.integers(0, 3999), factor=st.floats(1.0, 1000.0))
+def test_a_larger_free_allowance_never_lengthens_film_days(baseline_draws, index, factor):
+    d, clock = baseline_draws
+    one = {k: v[index:index + 1] for k, v in d.items()}
+    more = {**one, "free_allowance_today": one["free_allowance_today"] * factor}
+    _, base = engine.evaluate(one, T_REL, AS_OF, clock[index:index + 1])
+    _, bigger = engine.evaluate(more, T_REL, AS_OF, clock[index:index + 1])
+    for profile in PROFILES:
+        s = f"film_days/{profile}"
+        assert np.all(bigger[s] <= base[s] * (1 + 1e-12))
+
+
+STRONGER = {  # driver -> multiplier that makes a requirement harder
+    "required_shot_seconds": 4.0, "novel_adaptation_hours": 4.0, "agent_reliability_factor": 4.0,
+    "tolerated_visible_breaks": 0.25, "tolerated_dialogue_errors": 0.25, "budget_cap_usd": 0.01,
+    "cuts_per_feature": 3.0,
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(index=st.integers(0, 3999), driver=st.sampled_from(sorted(STRONGER)))
+def test_stronger_requirements_never_make_the_milestone_earlier(baseline_draws, index, driver):
+    d, clock = baseline_draws
+    one = {k: v[index:index + 1] for k, v in d.items()}
+    harder = {**one, driver: one[driver] * STRONGER[driver]}
+    base, _ = engine.evaluate(one, T_REL, AS_OF, clock[index:index + 1])
+    hard, _ = engine.evaluate(harder, T_REL, AS_OF, clock[index:index + 1])
+    for event in ("novel_to_movie_possible", "novel_to_movie_free_user"):
+        assert np.all(hard[event] >= base[event] - 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(index=st.integers(0, 3999), start=st.floats(0.0, 20.0), factor=st.floats(1.0, 20.0))
+def test_a_stall_never_makes_anything_earlier(baseline_draws, index, start, factor):
+    d, clock = baseline_draws
+    one = {k: v[index:index + 1] for k, v in d.items()}
+    calm = {**one, "stall_occurs": np.zeros(1)}
+    stalled = {**one, "stall_occurs": np.ones(1), "stall_start_years": np.full(1, start),
+               "stall_slowdown_factor": np.full(1, factor)}
+    base, _ = engine.evaluate(calm, T_REL, AS_OF, clock[index:index + 1])
+    slow, _ = engine.evaluate(stalled, T_REL, AS_OF, clock[index:index + 1])
+    for name, values in base.items():
+        if name != "novel_to_movie_binding":
+            assert np.all(slow[name] >= values - 1e-9), name
+
+
+def test_event_order_and_free_user_after_possible(baseline_draws):
+    d, clock = baseline_draws
+    events, _ = engine.evaluate(d, T_REL, AS_OF, clock)
+    labels = list(FILM_TIME_THRESHOLDS_DAYS)      # 1y, 1mo, 1w, 1d, 1h, 10min
+    for longer, shorter in zip(labels, labels[1:]):
+        assert np.all(events[f"free_film_within_{shorter}"]
+                      >= events[f"free_film_within_{longer}"])
+    possible = events["novel_to_movie_possible"][:, None]
+    assert np.all(events["novel_to_movie_free_user"] >= possible)

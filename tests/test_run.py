@@ -1,0 +1,210 @@
+"""End to end: reproducibility across chunk sizes, the stored run, the CLI and its errors."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import priorfiles as pf
+from simcore import engine, store
+from simcore.model import MODEL_DRIVERS
+from simcore.priors import load_priors
+from simcore.summaries import BINS_PER_OCTAVE, QUANTILES
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "priors" / "baseline.toml"
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_priors(BASELINE, required=set(MODEL_DRIVERS))
+
+
+def assert_identical(a: engine.RunResult, b: engine.RunResult):
+    for name in a.drivers:
+        assert np.array_equal(a.drivers[name], b.drivers[name]), name
+    for name in a.events:
+        assert np.array_equal(a.events[name], b.events[name]), name
+    for name in a.histograms:
+        assert np.array_equal(a.histograms[name].counts, b.histograms[name].counts), name
+        assert np.array_equal(a.paths[name], b.paths[name]), name
+
+
+@pytest.fixture(scope="module")
+def reference_run(baseline):
+    return engine.run_forecast(baseline, 600, seed=42, chunk_size=600, n_paths=50)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10_000])
+def test_bit_identical_for_chunk_sizes_1_7_10000(baseline, reference_run, chunk):
+    assert_identical(reference_run,
+                     engine.run_forecast(baseline, 600, seed=42, chunk_size=chunk, n_paths=50))
+
+
+@settings(max_examples=8, deadline=None)
+@given(chunk=st.integers(2, 700))
+def test_bit_identical_for_any_chunk_size(baseline, reference_run, chunk):
+    assert_identical(reference_run,
+                     engine.run_forecast(baseline, 600, seed=42, chunk_size=chunk, n_paths=50))
+
+
+def test_another_seed_differs(baseline, reference_run):
+    other = engine.run_forecast(baseline, 600, seed=43, chunk_size=600, n_paths=50)
+    assert not np.array_equal(other.drivers["alg_halving_years"],
+                              reference_run.drivers["alg_halving_years"])
+
+
+def test_histogram_percentiles_are_within_one_bin_of_exact(baseline):
+    """The q-quantile read from the histogram lies within one bin of the order statistics that
+    bracket rank q*N (where the sample quantile is defined, whatever the interpolation)."""
+    n = 3000
+    result = engine.run_forecast(baseline, n, seed=1, n_paths=n)
+    one_bin = 2.0 ** (1.0 / BINS_PER_OCTAVE) * (1 + 1e-9)
+    for name, hist in result.histograms.items():
+        approx = hist.quantiles(QUANTILES)
+        ordered = np.sort(result.paths[name], axis=0)
+        for i, q in enumerate(QUANTILES):
+            below = ordered[max(math.floor(q * n) - 1, 0)]
+            above = ordered[min(math.ceil(q * n), n - 1)]
+            assert np.all(approx[i] >= below / one_bin), (name, q)
+            assert np.all(approx[i] <= above * one_bin), (name, q)
+
+
+def simcore(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "baseline-run"
+    done = simcore("run", BASELINE, "--draws", 20_000, "--seed", 7, "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_run_prints_plain_answers(cli_run):
+    _, done = cli_run
+    assert "Q5" in done.stdout and "Q6" in done.stdout and "Q7" in done.stdout
+    assert "no hardware" in done.stdout and "±" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_run_directory_contents(cli_run):
+    out, _ = cli_run
+    names = {p.name for p in out.iterdir()}
+    assert {"run.nc", "percentiles.csv", "events.csv", "events_summary.csv", "binding.csv",
+            "manifest.json", "film_days.png", "priors"} <= names
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7 and manifest["draws"] == 20_000
+    assert len(manifest["priors_sha256"]) == 64 and manifest["packages"]["numpy"]
+    assert not list(out.parent.glob(".*partial*"))
+
+
+def test_run_nc_groups_and_provenance(cli_run):
+    out, _ = cli_run
+    tree = store.load_run(out)
+    assert {"prior", "trajectories", "events"} <= set(tree.children)
+    assert tree["prior"].dims["sample"] == 20_000
+    assert set(MODEL_DRIVERS) <= set(tree["prior"].data_vars)
+    assert tree.attrs["seed"] == 7 and tree.attrs["draws"] == 20_000
+    import arviz as az
+    assert set(az.from_netcdf(out / "run.nc").children) == set(tree.children)
+
+
+def test_percentiles_csv_matches_run_nc_and_is_ordered(cli_run):
+    out, _ = cli_run
+    table = pd.read_csv(out / "percentiles.csv")
+    assert list(table.columns) == ["output", "profile", "time", "quantile", "value"]
+    tree = store.load_run(out)
+    stored = tree["trajectories"]["film_days"].sel(profile="gaming_pc")
+    rows = table[(table.output == "film_days") & (table.profile == "gaming_pc")]
+    wide = rows.pivot(index="quantile", columns="time", values="value")
+    np.testing.assert_allclose(wide.values, stored.values, rtol=1e-12)
+    assert np.all(np.diff(wide.values, axis=0) >= 0)   # bands are nested
+
+
+def test_events_tables(cli_run):
+    out, _ = cli_run
+    events = pd.read_csv(out / "events.csv")
+    assert list(events.columns) == ["event", "profile", "year", "p_by"]
+    for _, group in events.groupby(["event", "profile"]):
+        assert np.all(np.diff(group.sort_values("year").p_by.values) >= 0)
+    summary = pd.read_csv(out / "events_summary.csv", dtype=str)
+    assert {"event", "profile", "p10", "p50", "p90", "p_not_by_horizon"} <= set(summary.columns)
+    for value in summary[["p10", "p50", "p90"]].values.ravel():
+        assert value.startswith("not by 2046") or 2026 <= float(value) <= 2046.9, value
+    # censored quantiles are words, never the horizon year
+    p_not = summary.p_not_by_horizon.astype(float)
+    for (_, row), p in zip(summary.iterrows(), p_not):
+        assert row.p90.startswith("not by") == (p > 0.1 + 1e-12) or p == pytest.approx(0.1,
+                                                                                        abs=1e-3)
+
+
+def test_baseline_at_as_of_agrees_with_observations(cli_run):
+    """~40 s/day free and 4-14x overgeneration imply roughly 500-2,000 days with no hardware."""
+    out, _ = cli_run
+    table = pd.read_csv(out / "percentiles.csv")
+    first = table.time.min()
+    median = table[(table.output == "film_days") & (table.profile == "no_hardware")
+                   & (table.time == first) & (table["quantile"] == 0.5)].value.item()
+    assert 500 <= median <= 2000
+    price = table[(table.output == "price_per_video_second") & (table.time == first)
+                  & (table["quantile"] == 0.5)].value.item()
+    assert 0.02 <= price <= 0.15     # observed 2026 budget-to-mid list prices, USD/s
+
+
+def test_existing_run_directory_is_refused(cli_run):
+    out, _ = cli_run
+    before = (out / "manifest.json").read_text()
+    done = simcore("run", BASELINE, "--draws", 100, "--out", out)
+    assert done.returncode == 2
+    assert "already exists" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert (out / "manifest.json").read_text() == before
+
+
+@pytest.mark.parametrize("text,words", [
+    ("[meta\n", "malformed TOML"),
+    (pf.render(pf.point_drivers(alg_halving_years=pf.entry("gamma", k=1.0))), "unknown family"),
+])
+def test_bad_prior_exits_2_with_one_line_and_writes_nothing(tmp_path, text, words):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    out = tmp_path / "never"
+    done = simcore("run", bad, "--draws", 100, "--out", out)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and words in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_failure_while_writing_leaves_no_directory(tmp_path, baseline, monkeypatch):
+    result = engine.run_forecast(baseline, 200, seed=1)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "build_datatree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_run(result, tmp_path / "run", with_charts=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unsafe_run_names_are_refused(tmp_path):
+    done = simcore("run", BASELINE, "--draws", 10, "--out", tmp_path / "a b;rm")
+    assert done.returncode == 2 and "run name" in done.stderr
+
+
+def test_help_is_fast_and_lists_run():
+    done = simcore("--help")
+    assert done.returncode == 0 and "run" in done.stdout
+    assert math.isfinite(len(done.stdout))
