@@ -67,7 +67,7 @@ def event_lines(result: RunResult) -> list[str]:
 def milestone_lines(result: RunResult) -> list[str]:
     times = result.events["novel_to_movie_possible"]
     n = times.size
-    p2030 = float(np.mean(times < 2031.0))
+    p2030 = float(np.mean(times <= 2031.0))
     binding = result.events["novel_to_movie_binding"]
     codes, counts = np.unique(binding, return_counts=True)
     top = codes[np.argmax(counts)]

@@ -63,7 +63,9 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     blocks = get_num_threads()
     counts = np.zeros((blocks, kernel.N_SERIES, t_rel.size * LogHistogram.n_bins), dtype=np.int32)
     paths = np.empty((n_paths, kernel.N_SERIES, t_rel.size))
-    drivers = {name: np.empty(draws) for name in priors.drivers}
+    # One matrix for every driver of every draw, columns in the kernel's order: chunks are
+    # written in place and handed to the kernel without copying.
+    driver_matrix = np.empty((draws, len(kernel.DRIVER_ORDER)), order="F")
     event_matrix = np.empty((draws, kernel.N_EVENTS))
     binding = np.empty(draws, dtype=np.int8)
     timings = {"sampling": 0.0, "model": 0.0}
@@ -71,10 +73,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     for start in range(0, draws, chunk_size):
         stop = min(start + chunk_size, draws)
         tick = time.perf_counter()
-        d = sample_drivers(priors, seed, start, stop, copula)
-        for name, values in d.items():
-            drivers[name][start:stop] = values
-        matrix = np.column_stack([d[name] for name in kernel.DRIVER_ORDER])
+        matrix = driver_matrix[start:stop]
+        sample_drivers(priors, seed, start, stop, copula, out=matrix, order=kernel.DRIVER_ORDER)
         clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
         tock = time.perf_counter()
         chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
@@ -92,6 +92,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     events = unpack_events(event_matrix, binding)
     timings["summaries"] = time.perf_counter() - tick
     timings["total_engine"] = time.perf_counter() - started
+    drivers = {name: driver_matrix[:, j] for j, name in enumerate(kernel.DRIVER_ORDER)}
     return RunResult(priors=priors, seed=seed, draws=draws, chunk_size=chunk_size,
                      time_abs=t_abs, drivers=drivers, events=events, histograms=histograms,
                      paths={name: paths[:, s] for s, name in enumerate(kernel.SERIES)},

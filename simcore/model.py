@@ -129,8 +129,10 @@ def simulate(d: dict[str, np.ndarray], t: np.ndarray, regime_clock: np.ndarray) 
     # Mechanism 1: hardware price-performance with a later slowdown; rent premium fading.
     hw_years = stalled_years(t, col("hw_slowdown_start_years"), col("hw_slowdown_factor"))
     log2_hw_gain = hw_years / col("hw_doubling_years")
-    log2_premium = log2col("rental_premium") * np.maximum(
-        0.0, 1.0 - t / col("rental_premium_decay_years"))
+    # Today's rent includes a premium over the long-run trend that fades out: the factor is 1
+    # at as_of and 1/premium once the premium is gone.
+    log2_premium = log2col("rental_premium") * (np.maximum(
+        0.0, 1.0 - t / col("rental_premium_decay_years")) - 1.0)
     # Mechanism 3: compute, cost and price of a video-second.
     log2_compute = log2col("compute_per_video_second_today") - log2_alg_gain
     log2_usd_per_gpu_s = (np.log2(d["gpu_usd_per_hour"] / SECONDS_PER_HOUR)[:, None]

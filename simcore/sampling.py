@@ -12,7 +12,9 @@ copula has correlated them.
 
 from __future__ import annotations
 
+import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +23,8 @@ from scipy import special
 from .priors import PriorSet
 
 _WORDS_PER_COUNTER = 4  # Philox4x64 yields four 64-bit words per counter increment.
-_TWO_POW_MINUS_53 = 2.0**-53
+_TWO_POW_MINUS_52 = 2.0**-52
+_U_MIN = 2.0**-53
 
 
 def stream_key(seed: int, name: str) -> np.random.SeedSequence:
@@ -34,8 +37,10 @@ def uniforms(seed: int, name: str, start: int, stop: int) -> np.ndarray:
     bits.advance(start // _WORDS_PER_COUNTER)
     skip = start % _WORDS_PER_COUNTER
     raw = bits.random_raw(stop - start + skip)[skip:]
-    # 53 random bits and a half-step offset: never exactly 0 or 1, so ppf stays finite.
-    return ((raw >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO_POW_MINUS_53
+    # 52 random bits and a half-step offset: the largest value is 1 - 2**-53, which float64
+    # represents exactly (with 53 bits it would round up to 1.0), the smallest 2**-53; so u is
+    # never 0 or 1 and every inverse CDF stays finite.
+    return ((raw >> np.uint64(12)).astype(np.float64) + 0.5) * _TWO_POW_MINUS_52
 
 
 def nearest_correlation(matrix: np.ndarray, tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
@@ -95,21 +100,49 @@ class Copula:
                 mixed[i] += self.cholesky[i, j] * z[j]
         correlated = special.ndtr(mixed)
         # Keep strictly inside (0, 1) so that inverse CDFs stay finite in the far tails.
-        np.clip(correlated, _TWO_POW_MINUS_53, 1.0 - _TWO_POW_MINUS_53, out=correlated)
+        np.clip(correlated, _U_MIN, 1.0 - _U_MIN, out=correlated)
         for name, row in zip(self.names, correlated):
             columns[name] = row
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for per-driver work: numpy releases the GIL inside these large array loops, and
+    every driver's numbers depend on its own stream only, so the result does not depend on
+    scheduling."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    return _POOL
+
+
 def sample_drivers(priors: PriorSet, seed: int, start: int, stop: int,
-                   copula: Copula | None = None) -> dict[str, np.ndarray]:
-    """Values of every driver for draws ``start..stop-1``."""
-    u = {name: uniforms(seed, name, start, stop) for name, d in priors.drivers.items()
-         if not d.dist.is_constant}
+                   copula: Copula | None = None,
+                   out: np.ndarray | None = None, order: tuple[str, ...] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Values of every driver for draws ``start..stop-1``.
+
+    With ``out`` (shape (stop - start, len(order))), values are written into its columns in
+    ``order`` and the returned arrays are views of them.
+    """
+    n = stop - start
+    names = list(order or priors.drivers)
+    if out is None:
+        out = np.empty((n, len(names)), order="F")
+    column = {name: j for j, name in enumerate(names)}
+    random = [name for name in names if not priors.drivers[name].dist.is_constant]
+    u = dict(zip(random, _pool().map(lambda name: uniforms(seed, name, start, stop), random)))
     if copula is not None:
         copula.apply(u)
-    n = stop - start
-    return {name: d.dist.ppf(u[name]) if name in u else d.dist.ppf(np.empty(n))
-            for name, d in priors.drivers.items()}
+
+    def transform(name: str) -> None:
+        dist = priors.drivers[name].dist
+        out[:, column[name]] = dist.ppf(u[name]) if name in u else dist.ppf(np.empty(n))
+
+    list(_pool().map(transform, names))
+    return {name: out[:, column[name]] for name in names}
 
 
 def noise(seed: int, name: str, columns: int, start: int, stop: int) -> np.ndarray:

@@ -101,7 +101,7 @@ def binding_shares(result: RunResult) -> pd.DataFrame:
         rows.append({"requirement": label, "year": "all", "share": share,
                      "share_mcse": probability_mcse(share, binding.size)})
     for year in year_ends(result.priors.as_of_year, result.horizon_year):
-        reached = times < year + 1.0
+        reached = times <= year + 1.0
         n = int(reached.sum())
         for code, label in labels.items():
             share = float(np.mean(binding[reached] == code)) if n else float("nan")
