@@ -9,8 +9,8 @@ import numpy as np
 from .engine import RunResult
 from .events import ALREADY_MET
 from .model import FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
-from .plotting import human_duration
-from .summaries import event_quantile, event_quantile_mcse, probability_mcse
+from .units import human_duration
+from .summaries import probability_mcse
 from .tables import format_year
 
 HEADLINE_OFFSETS_YEARS = (0, 1, 4, 9, 14, 19)
@@ -51,43 +51,37 @@ def event_lines(result: RunResult) -> list[str]:
     lines = [f"Q6  When that time first falls below ...: median year [80% interval], "
              f"P(not by {horizon})"]
     for label in FILM_TIME_THRESHOLDS_DAYS:
-        times = result.events[f"free_film_within_{label}"]
         parts = []
         for i, profile in enumerate(PROFILES):
-            t = times[:, i]
-            p_not = float(np.mean(~np.isfinite(t)))
-            parts.append(f"{profile} {format_year(event_quantile(t, 0.5), result)} "
-                         f"[{format_year(event_quantile(t, 0.1), result)} – "
-                         f"{format_year(event_quantile(t, 0.9), result)}] "
-                         f"P(not)={p_not:.1%}")
+            times = result.event(f"free_film_within_{label}", i)
+            p10, p50, p90 = (format_year(v, result) for v in times.quantiles([0.1, 0.5, 0.9]))
+            parts.append(f"{profile} {p50} [{p10} – {p90}] P(not)={times.p_not_by_horizon:.1%}")
         lines.append(f"  {THRESHOLD_WORDS[label]:>10}: " + ";  ".join(parts))
     return lines
 
 
 def milestone_lines(result: RunResult) -> list[str]:
-    times = result.events["novel_to_movie_possible"]
-    n = times.size
-    p2030 = float(np.mean(times <= 2031.0))
+    possible = result.event("novel_to_movie_possible")
+    p2030 = float(possible.probability_by(np.array([2030]))[0])
     binding = result.events["novel_to_movie_binding"]
     codes, counts = np.unique(binding, return_counts=True)
     top = codes[np.argmax(counts)]
     top_name = "already met" if top == ALREADY_MET else REQUIREMENTS[top]
-    top_share = counts.max() / n
-    mcse = event_quantile_mcse(times, 0.5)
+    mcse = possible.quantile_mcse(0.5)
+    p10, p50, p90 = (format_year(v, result) for v in possible.quantiles([0.1, 0.5, 0.9]))
     lines = [
         "Q7  A watchable feature film made from a novel's text becomes possible:",
-        f"    median {format_year(event_quantile(times, 0.5), result)}"
-        + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
-        + f", 80% interval {format_year(event_quantile(times, 0.1), result)} – "
-          f"{format_year(event_quantile(times, 0.9), result)}",
-        f"    P(by end of 2030) = {p2030:.1%} ± {probability_mcse(p2030, n):.1%};  "
-        f"P(not by {math.floor(result.horizon_year)}) = {np.mean(~np.isfinite(times)):.1%}",
-        f"    requirement met last most often: {top_name} ({top_share:.0%} of worlds)",
+        f"    median {p50}" + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
+        + f", 80% interval {p10} – {p90}",
+        f"    P(by end of 2030) = {p2030:.1%} ± {probability_mcse(p2030, possible.n):.1%};  "
+        f"P(not by {math.floor(result.horizon_year)}) = {possible.p_not_by_horizon:.1%}",
+        f"    requirement met last most often: {top_name} ({counts.max() / possible.n:.0%} "
+        "of worlds)",
     ]
-    free = result.events["novel_to_movie_free_user"]
     for i, profile in enumerate(PROFILES):
+        free = result.event("novel_to_movie_free_user", i)
         lines.append(f"    ... and a free user with {PROFILE_WORDS[profile]} can make one: median "
-                     f"{format_year(event_quantile(free[:, i], 0.5), result)}")
+                     f"{format_year(free.quantile(0.5), result)}")
     return lines
 
 

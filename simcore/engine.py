@@ -16,7 +16,7 @@ import numpy as np
 from . import model
 from .priors import PriorSet
 from .sampling import Copula, noise, sample_drivers
-from .summaries import LogHistogram
+from .summaries import EventTimes, LogHistogram
 
 DEFAULT_CHUNK_SIZE = 65_536
 DEFAULT_PATHS = 200
@@ -35,6 +35,16 @@ class RunResult:
     paths: dict[str, np.ndarray]                        # series -> (paths, T) values
     copula_repair: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
+                                                                  repr=False)
+
+    def event(self, name: str, profile: int | None = None) -> EventTimes:
+        """Summaries of an event's times (profile: index into PROFILES for per-profile events)."""
+        key = (name, profile)
+        if key not in self._event_times:
+            times = self.events[name]
+            self._event_times[key] = EventTimes(times if profile is None else times[:, profile])
+        return self._event_times[key]
 
     @property
     def horizon_year(self) -> float:

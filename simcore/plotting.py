@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-import math
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
+from .units import human_dollars, human_duration
 
 BANDS = ((0.05, 0.95, "9 in 10"), (0.10, 0.90, "8 in 10"), (0.25, 0.75, "1 in 2"))
 PROFILE_COLOURS = {"no_hardware": "#b2182b", "gaming_pc": "#2166ac", "all": "#1b7837"}
-
-# Human units for durations, in days: (size, singular, plural)
-_DURATION_UNITS = (
-    (1 / 86400, "second", "seconds"), (1 / 1440, "minute", "minutes"), (1 / 24, "hour", "hours"),
-    (1.0, "day", "days"), (7.0, "week", "weeks"), (365.25 / 12, "month", "months"),
-    (365.25, "year", "years"),
-)
-
-
-def human_duration(days: float) -> str:
-    """'90 minutes', '3 days', '2.5 years': the largest unit in which the value is >= 1."""
-    if not math.isfinite(days) or days <= 0:
-        return "never" if days == math.inf else "0"
-    size, one, many = _DURATION_UNITS[0]
-    for candidate in _DURATION_UNITS:
-        if days >= candidate[0] * 0.999:
-            size, one, many = candidate
-    value = days / size
-    text = f"{value:.0f}" if value >= 10 or abs(value - round(value)) < 0.05 else f"{value:.1f}"
-    return f"{text} {one if text == '1' else many}"
-
-
-def human_dollars(value: float) -> str:
-    if value >= 1e9:
-        return f"${value / 1e9:g}B"
-    if value >= 1e6:
-        return f"${value / 1e6:g}M"
-    if value >= 1e3:
-        return f"${value / 1e3:g}k"
-    if value >= 1:
-        return f"${value:g}"
-    return f"${value:.2g}"
-
 
 # Tick positions at round human durations (in days), from seconds to centuries.
 _DURATION_TICKS = [1 / 86400, 10 / 86400, 1 / 1440, 10 / 1440, 1 / 24, 6 / 24, 1.0, 7.0,
@@ -79,7 +42,9 @@ def fan_chart(run: xr.DataTree, output: str, ax=None, title: str | None = None):
     years = da["time"].values
     as_of = years[0]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
+        # A bare Figure (no pyplot): no global state, no GUI backend, a faster import.
+        fig = Figure(figsize=(8, 4.8), layout="constrained")
+        ax = fig.subplots()
     else:
         fig = ax.figure
     profiles = list(da["profile"].values) if "profile" in da.dims else ["all"]

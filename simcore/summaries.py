@@ -106,26 +106,62 @@ def year_ends(as_of_year: float, horizon_year: float) -> np.ndarray:
     return np.arange(first, math.floor(horizon_year))
 
 
-def probability_by(times: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """P(event by the end of each year): the empirical CDF at Y + 1 (decimal-year convention)."""
-    ordered = np.sort(times)
-    return np.searchsorted(ordered, years + 1.0, side="right") / times.size
+class EventTimes:
+    """Summaries of one event's per-draw times (decimal years, +inf = not by the horizon).
 
+    Quantiles use the inverted empirical CDF (the earliest time by which at least a fraction q
+    of the worlds have the event), found by partial selection rather than a full sort, and are
+    +inf when they fall in the censored mass.
+    """
 
-def event_quantile(times: np.ndarray, q: float) -> float:
-    """Smallest time by which a fraction >= q of the draws have the event; inf if censored."""
-    return float(np.quantile(times, q, method="inverted_cdf"))
+    def __init__(self, times: np.ndarray):
+        self.times = times
+        self.n = times.size
+        self._quantiles: dict[float, float] = {}
 
+    @property
+    def p_not_by_horizon(self) -> float:
+        return float(np.mean(np.isinf(self.times)))
 
-def event_quantile_mcse(times: np.ndarray, q: float) -> float:
-    """Order-statistic standard error of an event-time quantile; nan if it touches censoring."""
-    n = times.size
-    spread = math.sqrt(q * (1.0 - q) / n)
-    low = event_quantile(times, max(q - spread, 0.0))
-    high = event_quantile(times, min(q + spread, 1.0))
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return float("nan")
-    return (high - low) / 2.0
+    def _rank(self, q: float) -> int:
+        return min(max(math.ceil(q * self.n) - 1, 0), self.n - 1)
+
+    def quantiles(self, qs) -> list[float]:
+        missing = [q for q in qs if q not in self._quantiles]
+        if missing:
+            ranks = sorted({self._rank(q) for q in missing})
+            selected = np.partition(self.times, ranks)
+            for q in missing:
+                self._quantiles[q] = float(selected[self._rank(q)])
+        return [self._quantiles[q] for q in qs]
+
+    def quantile(self, q: float) -> float:
+        return self.quantiles([q])[0]
+
+    def mcse_quantiles(self, q: float) -> tuple[float, float]:
+        """The probabilities q -+ one binomial standard error, whose quantiles bracket q's."""
+        spread = math.sqrt(q * (1.0 - q) / self.n)
+        return max(q - spread, 0.0), min(q + spread, 1.0)
+
+    def quantile_mcse(self, q: float) -> float:
+        """Order-statistic standard error; nan if it touches the censored mass."""
+        low, high = self.quantiles(list(self.mcse_quantiles(q)))
+        if not (math.isfinite(low) and math.isfinite(high)):
+            return float("nan")
+        return (high - low) / 2.0
+
+    def year_slots(self, years: np.ndarray) -> np.ndarray:
+        """For each draw, the index of the first of ``years`` (consecutive) by whose end the event
+        has happened; ``len(years)`` if none."""
+        shifted = self.times - (float(years[0]) + 1.0)     # <= j  <=>  by the end of years[j]
+        np.ceil(shifted, out=shifted)
+        np.clip(shifted, 0.0, float(len(years)), out=shifted)
+        return shifted.astype(np.int64)
+
+    def probability_by(self, years: np.ndarray) -> np.ndarray:
+        """P(event by the end of each year) = the empirical CDF at Y + 1 (decimal years)."""
+        counts = np.bincount(self.year_slots(years), minlength=len(years) + 1)
+        return np.cumsum(counts[:len(years)]) / self.n
 
 
 def probability_mcse(p: float, n: int) -> float:

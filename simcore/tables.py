@@ -10,14 +10,7 @@ import pandas as pd
 from .engine import RunResult
 from .events import ALREADY_MET, event_names
 from .model import PROFILES, REQUIREMENTS
-from .summaries import (
-    QUANTILES,
-    event_quantile,
-    event_quantile_mcse,
-    probability_by,
-    probability_mcse,
-    year_ends,
-)
+from .summaries import QUANTILES, EventTimes, probability_mcse, year_ends
 
 ALL_PROFILES = "all"  # the profile column's value for outputs that do not depend on the user
 
@@ -42,15 +35,14 @@ def percentiles(result: RunResult) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def event_columns(result: RunResult) -> list[tuple[str, str, np.ndarray]]:
-    """(event, profile, per-draw times) for every event and profile."""
+def event_columns(result: RunResult) -> list[tuple[str, str, EventTimes]]:
+    """(event, profile, its times) for every event and profile."""
     columns = []
     for name in event_names():
-        times = result.events[name]
-        if times.ndim == 2:
-            columns += [(name, p, times[:, i]) for i, p in enumerate(PROFILES)]
+        if result.events[name].ndim == 2:
+            columns += [(name, p, result.event(name, i)) for i, p in enumerate(PROFILES)]
         else:
-            columns.append((name, ALL_PROFILES, times))
+            columns.append((name, ALL_PROFILES, result.event(name)))
     return columns
 
 
@@ -58,7 +50,7 @@ def events_by_year(result: RunResult) -> pd.DataFrame:
     years = year_ends(result.priors.as_of_year, result.horizon_year)
     rows = []
     for name, profile, times in event_columns(result):
-        for year, p in zip(years, probability_by(times, years)):
+        for year, p in zip(years, times.probability_by(years)):
             rows.append((name, profile, int(year), float(p)))
     return pd.DataFrame(rows, columns=["event", "profile", "year", "p_by"])
 
@@ -74,17 +66,18 @@ def format_year(value: float, result: RunResult) -> str:
 def events_summary(result: RunResult) -> pd.DataFrame:
     rows = []
     for name, profile, times in event_columns(result):
-        p_not = float(np.mean(~np.isfinite(times)))
-        p50 = event_quantile(times, 0.5)
+        times.quantiles([0.1, 0.5, 0.9, *times.mcse_quantiles(0.5)])  # one selection pass
+        p10, p50, p90 = times.quantiles([0.1, 0.5, 0.9])
+        p_not = times.p_not_by_horizon
         rows.append({
             "event": name,
             "profile": profile,
-            "p10": format_year(event_quantile(times, 0.1), result),
+            "p10": format_year(p10, result),
             "p50": format_year(p50, result),
-            "p90": format_year(event_quantile(times, 0.9), result),
-            "p50_mcse_years": round(event_quantile_mcse(times, 0.5), 4),
+            "p90": format_year(p90, result),
+            "p50_mcse_years": round(times.quantile_mcse(0.5), 4),
             "p_not_by_horizon": p_not,
-            "p_not_by_horizon_mcse": probability_mcse(p_not, times.size),
+            "p_not_by_horizon_mcse": probability_mcse(p_not, times.n),
         })
     return pd.DataFrame(rows)
 
@@ -92,19 +85,25 @@ def events_summary(result: RunResult) -> pd.DataFrame:
 def binding_shares(result: RunResult) -> pd.DataFrame:
     """Which requirement was met last, overall and among draws reaching the milestone by each
     year. Censored draws are attributed to the requirement furthest from being met."""
-    binding = result.events["novel_to_movie_binding"]
-    times = result.events["novel_to_movie_possible"]
-    labels = {ALREADY_MET: "already_met", **dict(enumerate(REQUIREMENTS))}
+    binding = result.events["novel_to_movie_binding"].astype(np.int64) - ALREADY_MET
+    labels = ["already_met", *REQUIREMENTS]
+    years = year_ends(result.priors.as_of_year, result.horizon_year)
+    # Joint counts of (year slot in which the milestone is reached, binding code): one pass.
+    slot = result.event("novel_to_movie_possible").year_slots(years)
+    joint = np.bincount(slot * len(labels) + binding,
+                        minlength=(years.size + 1) * len(labels)).reshape(-1, len(labels))
+    n = binding.size
     rows = []
-    for code, label in labels.items():
-        share = float(np.mean(binding == code))
+    for code, label in enumerate(labels):
+        share = joint[:, code].sum() / n
         rows.append({"requirement": label, "year": "all", "share": share,
-                     "share_mcse": probability_mcse(share, binding.size)})
-    for year in year_ends(result.priors.as_of_year, result.horizon_year):
-        reached = times <= year + 1.0
-        n = int(reached.sum())
-        for code, label in labels.items():
-            share = float(np.mean(binding[reached] == code)) if n else float("nan")
+                     "share_mcse": probability_mcse(share, n)})
+    reached_by = np.cumsum(joint[:years.size], axis=0)
+    for j, year in enumerate(years):
+        reached = int(reached_by[j].sum())
+        for code, label in enumerate(labels):
+            share = reached_by[j, code] / reached if reached else float("nan")
             rows.append({"requirement": label, "year": str(int(year)), "share": share,
-                         "share_mcse": probability_mcse(share, n) if n else float("nan")})
+                         "share_mcse": probability_mcse(share, reached) if reached
+                         else float("nan")})
     return pd.DataFrame(rows)

@@ -208,3 +208,20 @@ def test_help_is_fast_and_lists_run():
     done = simcore("--help")
     assert done.returncode == 0 and "run" in done.stdout
     assert math.isfinite(len(done.stdout))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.floats(2026.0, 2047.0), st.just(math.inf)), min_size=1,
+                max_size=200))
+def test_event_summaries_match_the_sorted_definitions(values):
+    from simcore.summaries import EventTimes
+    times = np.array(values)
+    summary = EventTimes(times)
+    ordered = np.sort(times)
+    for q in (0.1, 0.5, 0.9):
+        assert summary.quantile(q) == np.quantile(times, q, method="inverted_cdf")
+    years = np.arange(2026, 2046)
+    expected = np.searchsorted(ordered, years + 1.0, side="right") / times.size
+    np.testing.assert_array_equal(summary.probability_by(years), expected)
+    assert np.all(np.diff(summary.probability_by(years)) >= 0)
+    assert summary.p_not_by_horizon == np.mean(np.isinf(times))
