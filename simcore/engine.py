@@ -34,6 +34,7 @@ class RunResult:
     histograms: dict[str, LogHistogram]                 # series -> counts per grid time
     paths: dict[str, np.ndarray]                        # series -> (paths, T) values
     copula_repair: float = 0.0
+    stored_paths: int | None = None   # paths written to run.nc (default: all of ``paths``)
     timings: dict[str, float] = field(default_factory=dict)
     _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
                                                                   repr=False)

@@ -68,6 +68,11 @@ def check_run_dir(out: Path, force: bool) -> Path:
     return out
 
 
+def stored_path_count(result: RunResult) -> int:
+    available = next(iter(result.paths.values())).shape[0]
+    return available if result.stored_paths is None else min(result.stored_paths, available)
+
+
 def _provenance(result: RunResult) -> dict:
     p = result.priors
     return {
@@ -85,7 +90,7 @@ def _provenance(result: RunResult) -> dict:
         "copula_repair_max_change": result.copula_repair,
         "percentile_method": (f"log2 histogram, {BINS_PER_OCTAVE} bins per doubling, "
                               f"relative error <= {RELATIVE_ERROR_BOUND:.4%}"),
-        "stored_paths": int(next(iter(result.paths.values())).shape[0]),
+        "stored_paths": stored_path_count(result),
         "packages": package_versions(),
         "git_commit": git_commit(),
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
@@ -106,17 +111,18 @@ def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
     coords = {"time": result.time_abs, "quantile": np.asarray(QUANTILES),
               "profile": list(model.PROFILES), "path": np.arange(provenance["stored_paths"])}
     pct, paths = {}, {}
+    n_paths = provenance["stored_paths"]
     for output, (by_profile, unit) in model.OUTPUTS.items():
         if by_profile:
             q = np.stack([result.histograms[f"{output}/{pr}"].quantiles(QUANTILES)
                           for pr in model.PROFILES])
-            s = np.stack([result.paths[f"{output}/{pr}"] for pr in model.PROFILES])
+            s = np.stack([result.paths[f"{output}/{pr}"][:n_paths] for pr in model.PROFILES])
             pct[output] = (("profile", "quantile", "time"), q, {"unit": unit})
             paths[output] = (("profile", "path", "time"), s, {"unit": unit})
         else:
             pct[output] = (("quantile", "time"), result.histograms[output].quantiles(QUANTILES),
                            {"unit": unit})
-            paths[output] = (("path", "time"), result.paths[output], {"unit": unit})
+            paths[output] = (("path", "time"), result.paths[output][:n_paths], {"unit": unit})
     percentiles = xr.Dataset(pct, coords={k: coords[k] for k in ("time", "quantile", "profile")})
     path_ds = xr.Dataset(paths, coords={k: coords[k] for k in ("time", "path", "profile")})
     ev = {}
