@@ -74,6 +74,9 @@ class PriorSet:
     files: tuple[Path, ...]
     file_sha256: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return f"PriorSet({str(self.path)!r}, {len(self.drivers)} drivers, as_of={self.meta.as_of})"
+
     @property
     def as_of_year(self) -> float:
         return decimal_year(self.meta.as_of)
