@@ -49,6 +49,7 @@ N_EVENTS = N_FILM_EVENTS + 1 + len(PROFILES)
 ALREADY_MET = -1
 
 _LOG2_THRESHOLDS = np.log2(np.array(list(FILM_TIME_THRESHOLDS_DAYS.values())))
+assert np.all(np.diff(_LOG2_THRESHOLDS) < 0), "single-pass crossings need decreasing thresholds"
 _N_BINS = LogHistogram.n_bins
 _BIN_SHIFT = LOG2_LOW - 1.0 / BINS_PER_OCTAVE
 _BINS = float(BINS_PER_OCTAVE)
@@ -260,13 +261,34 @@ BATCH = 64
 
 
 @njit(cache=True)
+def _threshold_crossings(row, thresholds, t, out, stride):
+    """First crossings of one series below each of several decreasing thresholds, in a single
+    pass over the grid (a lower threshold is never crossed before a higher one). Same
+    interpolation as _crossing; results go to out[0], out[stride], out[2*stride], ..."""
+    h = 0
+    n_thresholds = thresholds.size
+    while h < n_thresholds and row[0] <= thresholds[h]:
+        out[h * stride] = t[0]
+        h += 1
+    for k in range(1, t.size):
+        while h < n_thresholds and row[k] <= thresholds[h]:
+            before = row[k - 1] - thresholds[h]
+            fraction = before / (before - (row[k] - thresholds[h]))
+            out[h * stride] = t[k - 1] + fraction * (t[k] - t[k - 1])
+            h += 1
+        if h == n_thresholds:
+            return
+    while h < n_thresholds:
+        out[h * stride] = np.inf
+        h += 1
+
+
+@njit(cache=True)
 def _events_of_draw(x, traj, gaps, t_abs, events_row):
     """Event times of one simulated draw into ``events_row``; returns the binding code."""
-    column = 0
-    for h in range(_LOG2_THRESHOLDS.size):
-        for p in range(2):
-            events_row[column] = _crossing(traj[p:p + 1], 1, _LOG2_THRESHOLDS[h], t_abs)[0]
-            column += 1
+    for p in range(2):
+        _threshold_crossings(traj[p], _LOG2_THRESHOLDS, t_abs, events_row[p:], 2)
+    column = N_FILM_EVENTS
     when, last = _crossing(gaps, N_REQUIREMENTS, 0.0, t_abs)
     events_row[column] = when
     log2_free_days = math.log2(x[FREE_DAYS])
