@@ -37,12 +37,15 @@ def film_time_lines(result: RunResult) -> list[str]:
     for profile in PROFILES:
         hist = result.histograms[f"film_days/{profile}"]
         q10, q50, q90 = hist.quantiles([0.1, 0.5, 0.9])
-        mcse = hist.quantile_mcse(0.5)
+        with np.errstate(invalid="ignore"):   # inf - inf when both ends are off the histogram
+            mcse = hist.quantile_mcse(0.5)
         lines.append(f"  {PROFILE_WORDS[profile]}:")
         for k in headline_indices(result):
+            # A median in an edge bin of the histogram (0 or inf) has no relative error.
+            finite = 0 < q50[k] < math.inf and math.isfinite(mcse[k])
+            error = f"± {mcse[k] / q50[k]:.1%}" if finite else "beyond the histogram's range"
             lines.append(f"    {_year_month(result.time_abs[k])}: {human_duration(q50[k]):>12}  "
-                         f"[{human_duration(q10[k])} – {human_duration(q90[k])}]  "
-                         f"(± {mcse[k] / q50[k]:.1%})")
+                         f"[{human_duration(q10[k])} – {human_duration(q90[k])}]  ({error})")
     return lines
 
 

@@ -20,6 +20,12 @@ from scipy import special
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
+# The extreme uniforms the sampler can produce (simcore.sampling: 52-bit uniforms offset by half a
+# step, copula output clipped to the same range): every draw is ppf(u) for u in [U_MIN, 1 - U_MIN].
+U_MIN = 2.0**-53
+# Normal scores of the uniforms at which draw_range() evaluates a ppf: both extremes and a grid.
+_RANGE_U = np.concatenate([[U_MIN, 1.0 - U_MIN], special.ndtr(np.linspace(-8.2, 8.2, 129))])
+
 
 def _z_of_interval(interval: float) -> float:
     """Standard-normal quantile of the upper end of a central interval of this width."""
@@ -27,13 +33,27 @@ def _z_of_interval(interval: float) -> float:
 
 
 class Family(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a number must be a TOML number; "1.5" (a string) or true (a boolean) is an error,
+    # not silently coerced.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def quantile(self, q: float) -> float:
         return float(self.ppf(np.array([q], dtype=float))[0])
+
+    def draw_range(self) -> tuple[float, float]:
+        """(smallest, largest) value any draw can take: the ppf over every uniform the sampler
+        can produce. NaN if some draw would not be a number; may be +-inf (checked by priors)."""
+        with np.errstate(all="ignore"):
+            values = np.asarray(self._range_values(), dtype=float)
+        if np.isnan(values).any():
+            return math.nan, math.nan
+        return float(values.min()), float(values.max())
+
+    def _range_values(self) -> np.ndarray:
+        return self.ppf(_RANGE_U)
 
     @property
     def is_constant(self) -> bool:
@@ -58,6 +78,10 @@ class _Tabulated(Family):
     def ppf(self, u):
         return np.interp(special.ndtri(u), _TABLE_Z, self._table)
 
+    def _range_values(self):
+        # Interpolation never leaves the table's values, so the table bounds every draw.
+        return np.concatenate([self._table, self.ppf(_RANGE_U)])
+
 
 class Fixed(Family):
     family: Literal["fixed"]
@@ -74,7 +98,8 @@ class Fixed(Family):
 class _Interval(Family):
     """Shared handling of a central interval given by ``low``/``high`` and its width."""
 
-    interval: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.9
+    # Bounded away from 0 and 1 so that the normal score of its end is a usable, non-zero number.
+    interval: Annotated[float, Field(ge=1e-6, le=0.999999, allow_inf_nan=False)] = 0.9
 
     @property
     def z(self) -> float:
@@ -119,7 +144,8 @@ class Lognormal(_Interval):
 
     @model_validator(mode="after")
     def _ordered(self):
-        median = self.median if self.median is not None else math.sqrt(self.low * self.high)
+        median = (self.median if self.median is not None
+                  else math.exp((math.log(self.low) + math.log(self.high)) / 2.0))
         if not self.low < median < self.high:
             raise ValueError(
                 f"need low < median < high, got {self.low} / {median} / {self.high}"
@@ -251,7 +277,7 @@ class Bernoulli(Family):
 
 
 class Regime(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     name: str
     value: FiniteFloat
     p: Probability
@@ -276,6 +302,10 @@ class Regimes(Family):
         edges = np.cumsum([choice.p for choice in self.choices])[:-1]
         index = np.searchsorted(edges, u, side="right")
         return np.asarray([choice.value for choice in self.choices], dtype=float)[index]
+
+    def _range_values(self):
+        # Every listed value, even one with p = 0 (rounding of the cumulative sum could reach it).
+        return np.asarray([choice.value for choice in self.choices], dtype=float)
 
 
 AnyFamily = Annotated[

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 
+def one_line(text: object) -> str:
+    """``text`` with control characters (newlines, escape sequences, ...) shown escaped, so a
+    message built from user input (file names, TOML keys) stays on one line and cannot drive
+    the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class SimcoreError(Exception):
     """An error caused by the user's input; the CLI prints it on one line and exits 2."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class PriorError(SimcoreError):

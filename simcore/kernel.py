@@ -197,7 +197,7 @@ def _simulate_draw(x, t, clock, traj, gaps):
         rate_no_hardware = max(log2_cloud, log2_local_laptop)
         rate_gaming_pc = max(log2_cloud, max(log2_local_pc, log2_local_laptop))
 
-        log2_shot = log2_shot0 + ai_years * per_shot
+        log2_shot = min(log2_shot0 + ai_years * per_shot, log2_length)  # at most the film
         log2_break = log2_break0 - ai_years * per_break
         log2_agent = log2_agent0 + ai_years * per_agent
         log2_dialogue = log2_dialogue0 - ai_years * per_dialogue

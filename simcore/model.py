@@ -12,6 +12,7 @@ trajectory is (n, T).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,94 @@ MODEL_DRIVERS = frozenset({
     "budget_cap_usd", "free_user_days_threshold",
     "stall_occurs", "stall_start_years", "stall_slowdown_factor",
 })
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values every draw of a driver must take for the model's equations to hold."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False          # strictly above ``low``
+    why: str = ""
+
+    def __str__(self) -> str:
+        if self.high == math.inf:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+
+    def contains(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        return above and value <= self.high
+
+
+# Every driver's draws must lie within [-LIMIT, LIMIT], and a driver whose domain is open at 0 (it
+# is logged or divided by) at or above 1/LIMIT. Far beyond any meaningful quantity, and enough to
+# keep every log-space sum of the model finite (products of a reciprocal and a stretched clock stay
+# below ~1e203): no inf - inf, hence no NaN, anywhere in the kernel.
+DRIVER_MAGNITUDE_LIMIT = 1e100
+
+_LOGGED = Domain(0.0, low_open=True, why="the model takes its logarithm")
+_DIVISOR = Domain(0.0, low_open=True, why="the model divides by it")
+_START = Domain(0.0, why="years after as_of; an earlier start would change today's values")
+_PROBABILITY = Domain(0.0, 1.0, low_open=True,
+                      why="a probability; the model takes its logarithm, so 0 is excluded")
+_ANY = Domain(why="any finite value")
+
+# One place for the domain of every model driver (checked when a prior file is loaded, for every
+# value the sampler can draw: a normal on a driver that must be positive is accepted only if even
+# its extreme draws, mean - 8.2 sd, are positive).
+DRIVER_DOMAINS: dict[str, Domain] = {
+    "film_length_seconds": _LOGGED,
+    "hw_doubling_years": _DIVISOR,
+    "hw_slowdown_start_years": _START,
+    "hw_slowdown_factor": _DIVISOR,
+    "gpu_usd_per_hour": _LOGGED,
+    "rental_premium": _LOGGED,
+    "rental_premium_decay_years": _DIVISOR,
+    "alg_halving_years": _DIVISOR,
+    "alg_max_gain": _LOGGED,
+    "compute_per_video_second_today": _LOGGED,
+    "price_markup": _LOGGED,
+    "free_allowance_today": _LOGGED,
+    "free_passthrough_elasticity": Domain(0.0, 1.0, why="a share of cost declines passed on"),
+    "free_withdrawal_hazard": Domain(0.0, why="a hazard rate per year"),
+    "free_relaunch_hazard": Domain(0.0, why="a hazard rate per year"),
+    "free_withdrawn_residual": Domain(0.0, 1.0, low_open=True,
+                                      why="a fraction of the quota; the model takes its logarithm"),
+    "free_user_value_usd": _LOGGED,
+    "free_gpu_share": _LOGGED,
+    "gaming_pc_h100_equiv": _LOGGED,
+    "consumer_hw_doubling_years": _DIVISOR,
+    "open_weights_lag": Domain(0.0, why="how far open models lag the frontier"),
+    "local_hours_per_day": Domain(0.0, 24.0, low_open=True,
+                                  why="hours in a day; the model takes its logarithm"),
+    "npu_feasible_years": _ANY,
+    "laptop_h100_equiv": _LOGGED,
+    "overgeneration_today": _LOGGED,
+    "overgeneration_halving_years": _DIVISOR,
+    "coherent_shot_seconds_today": _LOGGED,
+    "coherent_shot_doubling_years": _DIVISOR,
+    "required_shot_seconds": _LOGGED,
+    "cut_break_probability_today": _PROBABILITY,
+    "cut_break_halving_years": _DIVISOR,
+    "cuts_per_feature": _LOGGED,
+    "tolerated_visible_breaks": _LOGGED,
+    "agent_horizon_hours_today": _LOGGED,
+    "agent_doubling_years": _DIVISOR,
+    "novel_adaptation_hours": _LOGGED,
+    "agent_reliability_factor": _LOGGED,
+    "dialogue_error_probability_today": _PROBABILITY,
+    "dialogue_error_halving_years": _DIVISOR,
+    "dialogue_lines_per_feature": _LOGGED,
+    "tolerated_dialogue_errors": _LOGGED,
+    "budget_cap_usd": _LOGGED,
+    "free_user_days_threshold": _LOGGED,
+    "stall_occurs": _ANY,
+    "stall_start_years": _START,
+    "stall_slowdown_factor": _DIVISOR,
+}
+assert set(DRIVER_DOMAINS) == MODEL_DRIVERS
 
 # Q6 thresholds on a free user's film time, in days. Definitions of the events, not assumptions.
 FILM_TIME_THRESHOLDS_DAYS = {
@@ -143,7 +232,8 @@ def simulate(d: dict[str, np.ndarray], t: np.ndarray, regime_clock: np.ndarray) 
     # Mechanism 6: footage to generate, overgeneration falling toward 1.
     log2_overgen = np.maximum(
         0.0, log2col("overgeneration_today") - ai_years / col("overgeneration_halving_years"))
-    log2_footage = log2col("film_length_seconds") + log2_overgen
+    log2_length = log2col("film_length_seconds")
+    log2_footage = log2_length + log2_overgen
     log2_film_cost = log2_footage + log2_price
 
     # Mechanism 4: the free tier. Quota follows cost with an elasticity; it turns unlimited
@@ -186,7 +276,10 @@ def simulate(d: dict[str, np.ndarray], t: np.ndarray, regime_clock: np.ndarray) 
         log2[f"film_days/{profile}"] = log2_footage - log2_rate
 
     # Mechanism 7: capabilities a watchable feature needs.
-    log2_shot = log2col("coherent_shot_seconds_today") + ai_years / col("coherent_shot_doubling_years")
+    # A coherent shot longer than the whole film is meaningless: the trend stops there.
+    log2_shot = np.minimum(
+        log2col("coherent_shot_seconds_today") + ai_years / col("coherent_shot_doubling_years"),
+        log2_length)
     log2_break = log2col("cut_break_probability_today") - ai_years / col("cut_break_halving_years")
     log2_agent = log2col("agent_horizon_hours_today") + ai_years / col("agent_doubling_years")
     log2_dialogue = (log2col("dialogue_error_probability_today")

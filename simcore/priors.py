@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import hashlib
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,23 +22,27 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .distributions import FAMILY_NAMES, AnyFamily, Family
 from .errors import PriorError
+from .model import DRIVER_DOMAINS, DRIVER_MAGNITUDE_LIMIT
 
 MAX_FILE_BYTES = 1_000_000
 MAX_EXTENDS_DEPTH = 16
+# Grid points cost memory in the streamed histograms (~330 kB per thread per grid point): 600
+# steps is monthly for 50 years.
+MAX_GRID_STEPS = 600
 METADATA_KEYS = ("unit", "description", "rationale", "sources")
 
 _family_adapter = TypeAdapter(AnyFamily)
 
 
 class Source(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     title: Annotated[str, Field(min_length=1)]
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]
 
 
 class DriverText(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     unit: Annotated[str, Field(min_length=1)]
     description: Annotated[str, Field(min_length=1)]
     rationale: Annotated[str, Field(min_length=1)]
@@ -45,7 +50,7 @@ class DriverText(BaseModel):
 
 
 class Meta(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     title: str = ""
     as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
     horizon_years: Annotated[float, Field(gt=0.0, le=200.0, allow_inf_nan=False)]
@@ -73,6 +78,10 @@ class PriorSet:
     correlations: dict[tuple[str, str], float]
     files: tuple[Path, ...]
     file_sha256: dict[str, str] = field(default_factory=dict)
+    # The exact bytes that were parsed, and where a copy of each file goes (a relative path)
+    # so that every ``extends`` of the copies resolves among the copies: runs store these.
+    file_bytes: dict[str, bytes] = field(default_factory=dict, repr=False)
+    copy_paths: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"PriorSet({str(self.path)!r}, {len(self.drivers)} drivers, as_of={self.meta.as_of})"
@@ -103,12 +112,35 @@ def decimal_year(as_of: str) -> float:
     return date.year + (date - start).days / length
 
 
+_TOML_TYPE_WORDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+                    list: "an array", dict: "a table", dt.datetime: "a date-time",
+                    dt.date: "a date", dt.time: "a time"}
+_EXPECTED_WORDS = {"float_type": "a number", "int_type": "an integer", "string_type":
+                   "a quoted string", "list_type": "an array", "dict_type": "a table",
+                   "model_type": "a table", "model_attributes_type": "a table",
+                   "literal_error": None}
+
+
+def _toml_type(value: Any) -> str:
+    return _TOML_TYPE_WORDS.get(type(value), type(value).__name__)
+
+
 def _first_error(err: ValidationError) -> tuple[str | None, str]:
     """The first pydantic error as (field path, message) in plain words."""
     first = err.errors()[0]
     loc = [str(p) for p in first["loc"] if not str(p) in FAMILY_NAMES]
     message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+    if _EXPECTED_WORDS.get(first["type"]):
+        got = _toml_type(first["input"])
+        message = f"must be {_EXPECTED_WORDS[first['type']]}, got {got}"
+        if isinstance(first["input"], str):
+            message += f" {first['input'][:40]!r} (remove the quotes?)"
+        elif isinstance(first["input"], (dt.date, dt.time)) and first["type"] == "string_type":
+            message += " (quote it, e.g. \"2026-11\")"
+        elif (first["type"] == "float_type" and isinstance(first["input"], int)
+              and not isinstance(first["input"], bool)):
+            message += " too large for a number"
+    elif first["type"] == "extra_forbidden":
         message = "unknown key (typo?)"
     elif first["type"] == "missing":
         message = "required field is missing"
@@ -123,20 +155,27 @@ def _first_error(err: ValidationError) -> tuple[str | None, str]:
     return (".".join(loc) if loc else None), message
 
 
-def _read_toml(path: Path, reason_of_read: str | None = None) -> dict[str, Any]:
+def _read_toml(path: Path, reason_of_read: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """Parse one file; returns its tables and its bytes. ``reason_of_read``: the file whose
+    ``extends`` names it (errors in opening it are reported there)."""
+    def cannot_open(message: str) -> PriorError:
+        if reason_of_read:
+            return PriorError(reason_of_read, "meta", "extends", f"{message}: {path}")
+        return PriorError(str(path), None, None, message)
+
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            # Read one byte past the limit: never the whole of a huge file (or of /dev/zero).
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise PriorError(reason_of_read or str(path), "meta" if reason_of_read else None,
-                         "extends" if reason_of_read else None,
-                         f"file not found: {path}") from None
+        raise cannot_open("file not found") from None
     except IsADirectoryError:
-        raise PriorError(str(path), None, None, "is a directory, not a prior file") from None
+        raise cannot_open("is a directory, not a prior file") from None
     except OSError as exc:
-        raise PriorError(str(path), None, None, f"cannot read: {exc.strerror}") from None
+        raise cannot_open(f"cannot read ({exc.strerror or exc})") from None
     if len(raw) > MAX_FILE_BYTES:
         raise PriorError(str(path), None, None,
-                         f"file is {len(raw):,} bytes; prior files are limited to {MAX_FILE_BYTES:,}")
+                         f"file is larger than {MAX_FILE_BYTES:,} bytes, the limit for prior files")
     if not raw.strip():
         raise PriorError(str(path), None, None, "file is empty")
     try:
@@ -145,9 +184,14 @@ def _read_toml(path: Path, reason_of_read: str | None = None) -> dict[str, Any]:
         raise PriorError(str(path), None, None,
                          f"not UTF-8 text (bad byte at offset {exc.start})") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))   # tolerate a byte-order mark
     except tomllib.TOMLDecodeError as exc:
         raise PriorError(str(path), None, None, f"malformed TOML: {exc}") from None
+    except RecursionError:
+        raise PriorError(str(path), None, None, "malformed TOML: nested too deeply") from None
+    if not data:
+        raise PriorError(str(path), None, None, "file has no tables (only comments?)")
+    return data, raw
 
 
 def _priors_root(path: Path) -> Path:
@@ -158,12 +202,14 @@ def _priors_root(path: Path) -> Path:
     return path.parent
 
 
-def _chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """The file and its ``extends`` ancestors, root first."""
+def _chain(path: Path) -> list[tuple[Path, dict[str, Any], bytes, str]]:
+    """The file and its ``extends`` ancestors, root first: (path, tables, bytes, location), the
+    location being the path as ``extends`` spells it, normalised without following links."""
     root = _priors_root(path)
-    chain: list[tuple[Path, dict[str, Any]]] = []
+    chain: list[tuple[Path, dict[str, Any], bytes, str]] = []
     seen: list[Path] = []
     current, referrer = path, None
+    location = os.path.abspath(path)
     while True:
         resolved = current.resolve()
         if resolved in seen:
@@ -173,8 +219,8 @@ def _chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
             raise PriorError(str(referrer), "meta", "extends",
                              f"more than {MAX_EXTENDS_DEPTH} levels of extends")
         seen.append(resolved)
-        data = _read_toml(current, str(referrer) if referrer else None)
-        chain.append((current, data))
+        data, raw = _read_toml(current, str(referrer) if referrer else None)
+        chain.append((current, data, raw, location))
         unknown = set(data) - {"meta", "drivers", "correlations"}
         if unknown:
             raise PriorError(str(current), sorted(unknown)[0], None,
@@ -182,6 +228,11 @@ def _chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
         meta = data.get("meta", {})
         if not isinstance(meta, dict):
             raise PriorError(str(current), "meta", None, "must be a table")
+        unknown = set(meta) - set(Meta.model_fields)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise PriorError(str(current), "meta", key,
+                             f"unknown key (typo?){_did_you_mean(key, Meta.model_fields)}")
         parent = meta.get("extends")
         if parent is None:
             break
@@ -192,6 +243,7 @@ def _chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
             raise PriorError(str(current), "meta", "extends",
                              f"{parent!r} points outside the priors folder {root}")
         referrer, current = current, target
+        location = os.path.normpath(os.path.join(os.path.dirname(location), parent))
     chain.reverse()
     return chain
 
@@ -238,6 +290,7 @@ def _validate_correlations(file: str, block: Any, drivers: dict[str, Driver],
     pairs = block.get("pairs", [])
     if not isinstance(pairs, list):
         raise PriorError(file, "correlations", "pairs", "must be a list of [a, b, rho]")
+    seen: dict[tuple[str, str], int] = {}
     for i, pair in enumerate(pairs):
         where = f"pairs[{i}]"
         if not (isinstance(pair, list) and len(pair) == 3):
@@ -245,6 +298,9 @@ def _validate_correlations(file: str, block: Any, drivers: dict[str, Driver],
         a, b, rho = pair
         for name in (a, b):
             if not isinstance(name, str) or name not in drivers:
+                if not isinstance(name, str):
+                    raise PriorError(file, "correlations", where,
+                                     f"driver names must be strings, got {_toml_type(name)}")
                 raise PriorError(file, "correlations", where,
                                  f"unknown driver {name!r}{_did_you_mean(str(name), drivers)}")
             if drivers[name].dist.is_constant:
@@ -256,7 +312,44 @@ def _validate_correlations(file: str, block: Any, drivers: dict[str, Driver],
             raise PriorError(file, "correlations", where, "rho must be a finite number")
         if not -1.0 <= rho <= 1.0:
             raise PriorError(file, "correlations", where, f"rho {rho} is outside [-1, 1]")
-        merged[tuple(sorted((a, b)))] = float(rho)
+        key = tuple(sorted((a, b)))
+        if key in seen:
+            raise PriorError(file, "correlations", where,
+                             f"the pair {a!r}, {b!r} is already given in pairs[{seen[key]}]")
+        seen[key] = i
+        merged[key] = float(rho)
+
+
+def _describe_draws(dist: Family, low: float, high: float) -> str:
+    if dist.is_constant:
+        return f"the fixed value {low:g} is not"
+    return f"{dist.family} draws range from {low:.3g} to {high:.3g}"
+
+
+def _check_draws(driver: Driver) -> None:
+    """Every value the sampler can draw for this driver is finite, and for a model driver lies
+    in its domain (simcore.model.DRIVER_DOMAINS) and within DRIVER_MAGNITUDE_LIMIT."""
+    where = f"drivers.{driver.name}"
+    low, high = driver.dist.draw_range()
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise PriorError(driver.defined_in, where, None,
+                         f"{driver.family} with these parameters draws values that are not finite "
+                         "numbers (overflow); narrow the distribution")
+    domain = DRIVER_DOMAINS.get(driver.name)
+    if domain is None:
+        return
+    if not (domain.contains(low) and domain.contains(high)):
+        raise PriorError(driver.defined_in, where, None,
+                         f"must be {domain} for every draw ({domain.why}), but "
+                         f"{_describe_draws(driver.dist, low, high)}")
+    limit = DRIVER_MAGNITUDE_LIMIT
+    if max(abs(low), abs(high)) > limit or (domain.low_open and low < 1.0 / limit):
+        raise PriorError(driver.defined_in, where, None,
+                         f"{_describe_draws(driver.dist, low, high).removesuffix(' is not')}; "
+                         "every draw must be "
+                         + (f"between {1.0 / limit:g} and {limit:g}" if domain.low_open
+                            else f"within -{limit:g} to {limit:g}")
+                         + " (beyond, the model's arithmetic overflows)")
 
 
 def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
@@ -272,9 +365,11 @@ def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
     correlations: dict[tuple[str, str], float] = {}
     meta_fields: dict[str, Any] = {}
     hashes: dict[str, str] = {}
-    for depth, (file_path, data) in enumerate(chain):
+    contents: dict[str, bytes] = {}
+    for depth, (file_path, data, raw, _) in enumerate(chain):
         file = str(file_path)
-        hashes[file] = hashlib.sha256(file_path.read_bytes()).hexdigest()
+        hashes[file] = hashlib.sha256(raw).hexdigest()
+        contents[file] = raw
         meta_fields.update(data.get("meta", {}))
         entries = data.get("drivers", {})
         if not isinstance(entries, dict):
@@ -304,6 +399,21 @@ def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
         decimal_year(meta.as_of)
     except ValueError:
         raise PriorError(top, "meta", "as_of", f"{meta.as_of!r} is not a real date") from None
+    steps = round(meta.horizon_years / meta.time_step_years)
+    if not 1 <= steps <= MAX_GRID_STEPS:
+        raise PriorError(top, "meta", "time_step_years",
+                         f"horizon_years / time_step_years must give 1 to {MAX_GRID_STEPS} grid "
+                         f"steps, got {meta.horizon_years:g} / {meta.time_step_years:g}")
+    if abs(steps * meta.time_step_years - meta.horizon_years) > 1e-9 * meta.horizon_years:
+        raise PriorError(top, "meta", "horizon_years",
+                         f"{meta.horizon_years:g} is not a whole number of time steps of "
+                         f"{meta.time_step_years:g} years")
+    if meta.horizon_years < 1.0:
+        # Events are summarised per calendar year ending inside the horizon: need at least one.
+        raise PriorError(top, "meta", "horizon_years",
+                         f"must be at least 1 year, got {meta.horizon_years:g}")
+    for driver in drivers.values():
+        _check_draws(driver)
     if required is not None:
         missing = sorted(required - set(drivers))
         if missing:
@@ -315,5 +425,8 @@ def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
             if drivers[name].dist.is_constant:
                 raise PriorError(top, "correlations", f"{a}~{b}",
                                  f"{name!r} is fixed; a constant cannot be correlated")
+    common = os.path.commonpath([os.path.dirname(loc) for *_, loc in chain])
+    copy_paths = {str(p): Path(os.path.relpath(loc, common)).as_posix() for p, *_, loc in chain}
     return PriorSet(path=path, meta=meta, drivers=drivers, correlations=correlations,
-                    files=tuple(p for p, _ in chain), file_sha256=hashes)
+                    files=tuple(p for p, *_ in chain), file_sha256=hashes, file_bytes=contents,
+                    copy_paths=copy_paths)

@@ -7,6 +7,7 @@ sees a half-written run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import __version__, model, tables
+from . import __version__, model, sensitivity, tables
 from .engine import RunResult
 from .errors import RunDirError, RunIOError
 from .events import ALREADY_MET, event_names
@@ -33,6 +34,17 @@ RUN_FILE = "run.nc"
 PACKAGES = ("simcore", "numpy", "scipy", "pandas", "xarray", "arviz", "h5netcdf", "h5py",
             "matplotlib", "pydantic", "click")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
+PRIOR_COPIES = "priors"   # folder of a run holding the prior files, in their relative layout
+# The CSV files of a run and the functions that make them (simcore verify recomputes them too).
+CSV_TABLES = {
+    "percentiles.csv": tables.percentiles,
+    "events.csv": tables.events_by_year,
+    "events_summary.csv": tables.events_summary,
+    "binding.csv": tables.binding_shares,
+    "sensitivity.csv": sensitivity.table_for_run,             # Q8, given-data indices
+    "sensitivity_dominant.csv": sensitivity.dominance_for_run,
+}
 
 
 def package_versions() -> dict[str, str]:
@@ -56,15 +68,30 @@ def git_commit() -> str:
 
 def default_run_dir(priors_path: Path, seed: int, runs_root: Path = Path("runs")) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return runs_root / f"{stamp}-{priors_path.stem}-s{seed}"
+    # The name is derived from the prior file's name, which may hold anything: keep it safe.
+    stem = _UNSAFE_CHARACTERS.sub("_", Path(priors_path).stem).strip("._")[:64] or "priors"
+    return runs_root / f"{stamp}-{stem}-s{seed}"
 
 
 def check_run_dir(out: Path, force: bool) -> Path:
-    """Refuse unsafe names and existing runs (unless ``force``); returns the resolved path."""
+    """Refuse unsafe names and existing runs (unless ``force``); returns ``out``.
+
+    The folder above the run is the user's choice (any path); the run's own name is restricted
+    to a safe set, so it can never be '..', empty, hidden, or hold a separator. With ``force``,
+    only a run directory (one holding manifest.json) or an empty folder is replaced.
+    """
     if not _SAFE_NAME.match(out.name) or out.name in (".", ".."):
         raise RunDirError(f"{out}: run name {out.name!r} must be letters, digits, '.', '_' or '-'")
-    if out.exists() and not force:
-        raise RunDirError(f"{out}: already exists; choose another --out or pass --force")
+    if out.is_symlink():
+        raise RunDirError(f"{out}: is a symbolic link; choose another --out")
+    if out.exists():
+        if not force:
+            raise RunDirError(f"{out}: already exists; choose another --out or pass --force")
+        if not out.is_dir():
+            raise RunDirError(f"{out}: exists and is not a folder; --force replaces only runs")
+        if not (out / "manifest.json").is_file() and any(out.iterdir()):
+            raise RunDirError(f"{out}: is not a simcore run (no manifest.json); --force replaces "
+                              "only run directories")
     return out
 
 
@@ -83,7 +110,8 @@ def _provenance(result: RunResult) -> dict:
         "chunk_size": result.chunk_size,
         "priors_path": str(p.path),
         "priors_sha256": p.sha256,
-        "prior_files": [{"path": str(f), "sha256": p.file_sha256[str(f)]} for f in p.files],
+        "prior_files": [{"path": str(f), "sha256": p.file_sha256[str(f)],
+                         "copy": f"{PRIOR_COPIES}/{_copy_path(p, f)}"} for f in p.files],
         "as_of": p.meta.as_of,
         "horizon_years": p.meta.horizon_years,
         "time_step_years": p.meta.time_step_years,
@@ -97,13 +125,28 @@ def _provenance(result: RunResult) -> dict:
     }
 
 
+def _copy_path(priors, file) -> str:
+    """Where the copy of a prior file goes, relative to the run's priors/ folder."""
+    return priors.copy_paths.get(str(file), Path(file).name)
+
+
+def _stored_driver(values: np.ndarray) -> np.ndarray:
+    """float32 when every value survives the cast (finite, and non-zero if it was), else
+    float64: extreme but valid priors must not turn into inf or 0 in run.nc."""
+    with np.errstate(over="ignore", under="ignore"):
+        single = values.astype(np.float32)
+    if np.isfinite(single).all() and np.array_equal(single == 0, values == 0):
+        return single
+    return values
+
+
 def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
     p = result.priors
     sample = np.arange(result.draws)
     # Drivers are stored as float32 (7 significant digits, plenty for analysis) to halve the
     # file; the run itself computes in float64 and `verify` compares at the stored precision.
     prior = xr.Dataset(
-        {name: ("sample", values.astype(np.float32), {"unit": p.drivers[name].text.unit,
+        {name: ("sample", _stored_driver(values), {"unit": p.drivers[name].text.unit,
                                    "family": p.drivers[name].family,
                                    "description": p.drivers[name].text.description})
          for name, values in result.drivers.items()},
@@ -143,6 +186,7 @@ def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
         "/trajectories": percentiles,
         "/trajectories/paths": path_ds,
         "/events": events,
+        "/sensitivity": sensitivity.group_for_run(result),   # Q8; computed once, cached
     })
 
 
@@ -154,8 +198,11 @@ def write_run(result: RunResult, out: Path, force: bool = False,
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RunIOError(f"{parent}: cannot create folder: {exc.strerror}") from None
+        reason = ("exists and is not a folder" if parent.exists() and not parent.is_dir()
+                  else exc.strerror or str(exc))
+        raise RunIOError(f"{parent}: cannot create folder: {reason}") from None
     staging = parent / f".{out.name}.partial-{os.getpid()}"
+    _UNFINISHED.add(staging)
     started = time.perf_counter()
     try:
         staging.mkdir()
@@ -166,35 +213,115 @@ def write_run(result: RunResult, out: Path, force: bool = False,
         with ThreadPoolExecutor(max_workers=1) as writer:
             netcdf = writer.submit(tree.to_netcdf, staging / RUN_FILE, engine="h5netcdf")
             try:
-                tables.percentiles(result).to_csv(staging / "percentiles.csv", index=False)
-                tables.events_by_year(result).to_csv(staging / "events.csv", index=False)
-                tables.events_summary(result).to_csv(staging / "events_summary.csv", index=False)
-                tables.binding_shares(result).to_csv(staging / "binding.csv", index=False)
-                prior_copy = staging / "priors"
-                prior_copy.mkdir()
-                for i, f in enumerate(result.priors.files):
-                    shutil.copyfile(f, prior_copy / f"{i}-{Path(f).name}")
+                for name, make_table in CSV_TABLES.items():
+                    make_table(result).to_csv(staging / name, index=False)
+                # The exact bytes that were parsed, in their relative layout, so that a
+                # scenario's ``extends`` resolves among the copies (simcore verify reruns them).
+                for f in result.priors.files:
+                    copy = staging / PRIOR_COPIES / _copy_path(result.priors, f)
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    content = result.priors.file_bytes.get(str(f))
+                    copy.write_bytes(Path(f).read_bytes() if content is None else content)
+                from .seed import write_comparison
+                write_comparison(tree, staging)          # seed_comparison.csv (Q9)
                 if with_charts:
-                    from .plotting import fan_chart
-                    figure = fan_chart(tree, "film_days",
-                                       title="Days for a free user to generate a 90-minute film")
-                    figure.savefig(staging / "film_days.png", dpi=110)
+                    from .plotting import draw_standard_set
+                    draw_standard_set(tree, staging)     # plotting.STANDARD_SET
             finally:
                 netcdf.result()
         provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
         manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():  # only reachable with force
-            shutil.rmtree(out)
-        staging.rename(out)
+            # Move the old run aside, put the new one in place, then delete the old one: at
+            # every moment one complete run is at ``out`` or can be put back.
+            replaced = parent / f".{out.name}.replaced-{os.getpid()}"
+            out.rename(replaced)
+            try:
+                staging.rename(out)
+            except BaseException:
+                replaced.rename(out)
+                raise
+            shutil.rmtree(replaced, ignore_errors=True)
+        else:
+            staging.rename(out)
+        _UNFINISHED.discard(staging)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging)
         reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise RunIOError(f"{out}: cannot write run: {reason}") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _discard(staging)
         raise
     return out
+
+
+_UNFINISHED: set[Path] = set()   # staging folders of writes in progress in this process
+
+
+def _discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    _UNFINISHED.discard(staging)   # only once removed: a second Ctrl-C may cut the removal short
+
+
+def discard_unfinished() -> None:
+    """Remove the staging folders of interrupted writes (the CLI calls this on Ctrl-C/SIGTERM,
+    in case a second signal interrupted write_run's own clean-up)."""
+    for staging in list(_UNFINISHED):
+        _discard(staging)
+
+
+@contextlib.contextmanager
+def staged_directory(out: Path, force: bool = False):
+    """Write a results folder atomically, as ``write_run`` does: yields a hidden sibling
+    folder, moved to ``out`` when the block completes (an existing ``out`` is replaced only with
+    ``force``, and only once the new one is complete) and removed on any failure."""
+    out = check_run_dir(Path(out), force)
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = ("exists and is not a folder" if parent.exists() and not parent.is_dir()
+                  else exc.strerror or str(exc))
+        raise RunIOError(f"{parent}: cannot create folder: {reason}") from None
+    staging = parent / f".{out.name}.partial-{os.getpid()}"
+    _UNFINISHED.add(staging)
+    try:
+        staging.mkdir()
+        yield staging
+        if out.exists():  # only reachable with force
+            replaced = parent / f".{out.name}.replaced-{os.getpid()}"
+            out.rename(replaced)
+            try:
+                staging.rename(out)
+            except BaseException:
+                replaced.rename(out)
+                raise
+            shutil.rmtree(replaced, ignore_errors=True)
+        else:
+            staging.rename(out)
+        _UNFINISHED.discard(staging)
+    except OSError as exc:
+        _discard(staging)
+        reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise RunIOError(f"{out}: cannot write results: {reason}") from None
+    except BaseException:
+        _discard(staging)
+        raise
+
+
+def copy_prior_files(priors, folder: Path) -> list[dict]:
+    """Copies of a prior set's files under ``folder / PRIOR_COPIES``, in their relative layout
+    (as write_run makes them); returns the manifest's ``prior_files`` entries."""
+    entries = []
+    for f in priors.files:
+        relative = f"{PRIOR_COPIES}/{_copy_path(priors, f)}"
+        copy = folder / relative
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        content = priors.file_bytes.get(str(f))
+        copy.write_bytes(Path(f).read_bytes() if content is None else content)
+        entries.append({"path": str(f), "sha256": priors.file_sha256[str(f)], "copy": relative})
+    return entries
 
 
 def load_run(run_dir: str | Path) -> xr.DataTree:

@@ -13,6 +13,7 @@ from .model import PROFILES, REQUIREMENTS
 from .summaries import QUANTILES, EventTimes, probability_mcse, year_ends
 
 ALL_PROFILES = "all"  # the profile column's value for outputs that do not depend on the user
+CENSORED = "censored"  # an MC error that cannot be computed because it reaches past the horizon
 
 
 def split_series(series: str) -> tuple[str, str]:
@@ -69,13 +70,15 @@ def events_summary(result: RunResult) -> pd.DataFrame:
         times.quantiles([0.1, 0.5, 0.9, *times.mcse_quantiles(0.5)])  # one selection pass
         p10, p50, p90 = times.quantiles([0.1, 0.5, 0.9])
         p_not = times.p_not_by_horizon
+        mcse = times.quantile_mcse(0.5)
         rows.append({
             "event": name,
             "profile": profile,
             "p10": format_year(p10, result),
             "p50": format_year(p50, result),
             "p90": format_year(p90, result),
-            "p50_mcse_years": round(times.quantile_mcse(0.5), 4),
+            # Undefined when the median +- one standard error reaches the censored mass.
+            "p50_mcse_years": round(mcse, 4) if math.isfinite(mcse) else CENSORED,
             "p_not_by_horizon": p_not,
             "p_not_by_horizon_mcse": probability_mcse(p_not, times.n),
         })
@@ -84,7 +87,8 @@ def events_summary(result: RunResult) -> pd.DataFrame:
 
 def binding_shares(result: RunResult) -> pd.DataFrame:
     """Which requirement was met last, overall and among draws reaching the milestone by each
-    year. Censored draws are attributed to the requirement furthest from being met."""
+    year (years in which no world has reached it have no rows: the shares are undefined).
+    Censored draws are attributed to the requirement furthest from being met."""
     binding = result.events["novel_to_movie_binding"].astype(np.int64) - ALREADY_MET
     labels = ["already_met", *REQUIREMENTS]
     years = year_ends(result.priors.as_of_year, result.horizon_year)
@@ -101,9 +105,10 @@ def binding_shares(result: RunResult) -> pd.DataFrame:
     reached_by = np.cumsum(joint[:years.size], axis=0)
     for j, year in enumerate(years):
         reached = int(reached_by[j].sum())
+        if not reached:
+            continue
         for code, label in enumerate(labels):
-            share = reached_by[j, code] / reached if reached else float("nan")
+            share = reached_by[j, code] / reached
             rows.append({"requirement": label, "year": str(int(year)), "share": share,
-                         "share_mcse": probability_mcse(share, reached) if reached
-                         else float("nan")})
+                         "share_mcse": probability_mcse(share, reached)})
     return pd.DataFrame(rows)

@@ -62,7 +62,7 @@ def test_single_exponential_trend_crosses_at_the_analytic_time(allowance, alg, h
 @given(shot=st.floats(0.1, 19.0), consistency=st.floats(0.1, 19.0), agent=st.floats(0.1, 19.0))
 def test_milestone_is_the_last_requirement_met_and_names_it(shot, consistency, agent):
     assume(min(abs(shot - consistency), abs(shot - agent), abs(consistency - agent)) > 1e-3)
-    d = point(stall_occurs=0.0,
+    d = point(stall_occurs=0.0, film_length_seconds=1e12,  # so the film caps no shot here
               coherent_shot_seconds_today=20.0, coherent_shot_doubling_years=1.0,
               required_shot_seconds=20.0 * 2.0 ** shot,
               cut_break_probability_today=0.1, cut_break_halving_years=2.0,
@@ -76,6 +76,13 @@ def test_milestone_is_the_last_requirement_met_and_names_it(shot, consistency, a
     assert events["novel_to_movie_possible"][0] == pytest.approx(AS_OF + crossings[last],
                                                                  abs=1e-9)
     assert REQUIREMENTS[events["novel_to_movie_binding"][0]] == last
+
+
+def test_coherent_shot_length_stops_at_the_film_length():
+    _, paths = engine.evaluate(point(coherent_shot_doubling_years=0.1), T_REL, AS_OF)
+    shot = paths["coherent_shot_seconds"][0]
+    assert shot.max() == pytest.approx(pf.POINT_VALUES["film_length_seconds"])
+    assert shot[0] == pytest.approx(pf.POINT_VALUES["coherent_shot_seconds_today"])
 
 
 def test_requirements_met_today_and_never_met():
