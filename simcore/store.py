@@ -193,23 +193,12 @@ def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
 def write_run(result: RunResult, out: Path, force: bool = False,
               with_charts: bool = True) -> Path:
     """Write every output of a run into ``out`` atomically; return ``out``."""
-    out = check_run_dir(Path(out), force)
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = ("exists and is not a folder" if parent.exists() and not parent.is_dir()
-                  else exc.strerror or str(exc))
-        raise RunIOError(f"{parent}: cannot create folder: {reason}") from None
-    staging = parent / f".{out.name}.partial-{os.getpid()}"
-    _UNFINISHED.add(staging)
     started = time.perf_counter()
-    try:
-        staging.mkdir()
+    with staged_directory(out, force, what="run") as staging:
         provenance = _provenance(result)
         tree = build_datatree(result, provenance)
         # run.nc is written by a second thread (h5py releases the GIL while writing) while this
-        # one builds the tables and the chart.
+        # one builds the tables and the charts.
         with ThreadPoolExecutor(max_workers=1) as writer:
             netcdf = writer.submit(tree.to_netcdf, staging / RUN_FILE, engine="h5netcdf")
             try:
@@ -217,11 +206,7 @@ def write_run(result: RunResult, out: Path, force: bool = False,
                     make_table(result).to_csv(staging / name, index=False)
                 # The exact bytes that were parsed, in their relative layout, so that a
                 # scenario's ``extends`` resolves among the copies (simcore verify reruns them).
-                for f in result.priors.files:
-                    copy = staging / PRIOR_COPIES / _copy_path(result.priors, f)
-                    copy.parent.mkdir(parents=True, exist_ok=True)
-                    content = result.priors.file_bytes.get(str(f))
-                    copy.write_bytes(Path(f).read_bytes() if content is None else content)
+                copy_prior_files(result.priors, staging)
                 from .seed import write_comparison
                 write_comparison(tree, staging)          # seed_comparison.csv (Q9)
                 if with_charts:
@@ -232,28 +217,7 @@ def write_run(result: RunResult, out: Path, force: bool = False,
         provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
         manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():  # only reachable with force
-            # Move the old run aside, put the new one in place, then delete the old one: at
-            # every moment one complete run is at ``out`` or can be put back.
-            replaced = parent / f".{out.name}.replaced-{os.getpid()}"
-            out.rename(replaced)
-            try:
-                staging.rename(out)
-            except BaseException:
-                replaced.rename(out)
-                raise
-            shutil.rmtree(replaced, ignore_errors=True)
-        else:
-            staging.rename(out)
-        _UNFINISHED.discard(staging)
-    except OSError as exc:
-        _discard(staging)
-        reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise RunIOError(f"{out}: cannot write run: {reason}") from None
-    except BaseException:
-        _discard(staging)
-        raise
-    return out
+    return Path(out)
 
 
 _UNFINISHED: set[Path] = set()   # staging folders of writes in progress in this process
@@ -272,7 +236,7 @@ def discard_unfinished() -> None:
 
 
 @contextlib.contextmanager
-def staged_directory(out: Path, force: bool = False):
+def staged_directory(out: Path, force: bool = False, what: str = "results"):
     """Write a results folder atomically, as ``write_run`` does: yields a hidden sibling
     folder, moved to ``out`` when the block completes (an existing ``out`` is replaced only with
     ``force``, and only once the new one is complete) and removed on any failure."""
@@ -304,7 +268,7 @@ def staged_directory(out: Path, force: bool = False):
     except OSError as exc:
         _discard(staging)
         reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise RunIOError(f"{out}: cannot write results: {reason}") from None
+        raise RunIOError(f"{out}: cannot write {what}: {reason}") from None
     except BaseException:
         _discard(staging)
         raise
