@@ -127,28 +127,19 @@ def _rank_and_pawn(values, order, labels, class_sizes, with_pawn, schedule, rank
                     pawn[k, d, c] = best[d, c] if class_sizes[d, c] > 0 else np.nan
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath={"reassoc"})
 def _cross(a, b, out):  # pragma: no cover
-    """out[i, j] = a[i] . b[j] (rows of equal length), with eight partial sums in a fixed
-    order. Compiled rather than BLAS: no second thread pool next to numba's, and the same bits
-    on every run (verify compares them)."""
+    """out[i, j] = a[i] . b[j] (rows of equal length), in parallel over the rows of b, each
+    kept in cache while every row of a passes. Compiled rather than BLAS: no second thread pool
+    next to numba's, and a summation order fixed by the code (SIMD lanes, no run-time choice of
+    kernel), so a run and ``simcore verify`` get the same bits."""
     n_a, n_b, m = a.shape[0], b.shape[0], a.shape[1]
-    head = m - m % 8
-    for ij in prange(n_a * n_b):
-        i, j = ij // n_b, ij % n_b
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-        for t in range(0, head, 8):
-            s0 += a[i, t] * b[j, t]
-            s1 += a[i, t + 1] * b[j, t + 1]
-            s2 += a[i, t + 2] * b[j, t + 2]
-            s3 += a[i, t + 3] * b[j, t + 3]
-            s4 += a[i, t + 4] * b[j, t + 4]
-            s5 += a[i, t + 5] * b[j, t + 5]
-            s6 += a[i, t + 6] * b[j, t + 6]
-            s7 += a[i, t + 7] * b[j, t + 7]
-        for t in range(head, m):
-            s0 += a[i, t] * b[j, t]
-        out[i, j] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in prange(n_b):
+        for i in range(n_a):
+            total = 0.0
+            for t in range(m):
+                total += a[i, t] * b[j, t]
+            out[i, j] = total
 
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
