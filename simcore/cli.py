@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,6 +66,22 @@ def _out_of_memory(what: str) -> None:
     sys.exit(1)
 
 
+@contextmanager
+def _user_command(memory_hint: str, done_when_interrupted: Callable[[], str]):
+    """The one-line exits every long command shares: a user's mistake (exit 2, or 1 for I/O),
+    running out of memory (1), Ctrl-C (130) or SIGTERM (143) with what is left on disk."""
+    from .errors import SimcoreError
+    try:
+        with _sigterm_as_interrupt():
+            yield
+    except SimcoreError as exc:
+        _fail(exc)
+    except MemoryError:
+        _out_of_memory(memory_hint)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc, done_when_interrupted())
+
+
 @click.group()
 @click.version_option(package_name="simcore")
 def main() -> None:
@@ -88,19 +105,15 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the run directory.")
 def run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet):
     """Sample the priors, simulate, and write a run directory."""
-    from .errors import SimcoreError
     state: dict = {}
-    try:
-        with _sigterm_as_interrupt():
-            _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, state)
-    except SimcoreError as exc:
-        _fail(exc)
-    except MemoryError:
-        _out_of_memory(f"{draws:,} draws; use fewer --draws")
-    except KeyboardInterrupt as exc:
+
+    def left_on_disk() -> str:
         written = state.get("written")
-        _interrupted(exc, f"the run was already complete in {written}" if written
-                     else "no run directory was written")
+        return (f"the run was already complete in {written}" if written
+                else "no run directory was written")
+
+    with _user_command(f"{draws:,} draws; use fewer --draws", left_on_disk):
+        _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, state)
 
 
 def _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, state):
@@ -152,17 +165,10 @@ def _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, s
 def verify(run_dir):
     """Recompute a run from its manifest and stored prior files; report whether the result is
     bit-identical (exit 0), what differs (exit 1), or why it cannot be checked (exit 2)."""
-    from .errors import SimcoreError
-    try:
-        with _sigterm_as_interrupt():
-            from .verify import verify_run
-            report = verify_run(run_dir)
-    except SimcoreError as exc:
-        _fail(exc)
-    except MemoryError:
-        _out_of_memory("recomputing this run")
-    except KeyboardInterrupt as exc:
-        _interrupted(exc, "nothing was verified (verify never writes)")
+    with _user_command("recomputing this run",
+                       lambda: "nothing was verified (verify never writes)"):
+        from .verify import verify_run
+        report = verify_run(run_dir)
     click.echo(report.text())
     sys.exit(0 if report.identical else 1)
 
@@ -192,18 +198,10 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
     Drivers are treated as independent here (the prior file's correlations are not applied);
     every run's sensitivity.csv keeps them. See docs/model.md, "Sensitivity analysis".
     """
-    from .errors import SimcoreError
-    try:
-        with _sigterm_as_interrupt():
-            from .sensitivity.study import run_study, summary_text
-            written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
-                                                 resamples, charts=not no_charts)
-    except SimcoreError as exc:
-        _fail(exc)
-    except MemoryError:
-        _out_of_memory("this study; use a smaller -N")
-    except KeyboardInterrupt as exc:
-        _interrupted(exc, "no study directory was written")
+    with _user_command("this study; use a smaller -N", lambda: "no study directory was written"):
+        from .sensitivity.study import run_study, summary_text
+        written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
+                                             resamples, charts=not no_charts)
     click.echo(str(written) if quiet else summary_text(result, tornado, written))
 
 
