@@ -10,7 +10,8 @@ from .engine import RunResult
 from .events import ALREADY_MET
 from .model import FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
 from .units import human_duration
-from .summaries import probability_mcse
+from .sensitivity.targets import INDICATOR_YEAR
+from .summaries import probability_mcse, year_ends
 from .tables import format_year
 
 HEADLINE_OFFSETS_YEARS = (0, 1, 4, 9, 14, 19)
@@ -65,7 +66,13 @@ def event_lines(result: RunResult) -> list[str]:
 
 def milestone_lines(result: RunResult) -> list[str]:
     possible = result.event("novel_to_movie_possible")
-    p2030 = float(possible.probability_by(np.array([2030]))[0])
+    horizon = math.floor(result.horizon_year)
+    if INDICATOR_YEAR in year_ends(result.priors.as_of_year, result.horizon_year):
+        p_by = float(possible.probability_by(np.array([INDICATOR_YEAR]))[0])
+        by_indicator = (f"P(by end of {INDICATOR_YEAR}) = {p_by:.1%} "
+                        f"± {probability_mcse(p_by, possible.n):.1%};  ")
+    else:   # the run does not cover the whole of that year: unknown, not "by the horizon"
+        by_indicator = f"P(by end of {INDICATOR_YEAR}): outside the run;  "
     binding = result.events["novel_to_movie_binding"]
     codes, counts = np.unique(binding, return_counts=True)
     top = codes[np.argmax(counts)]
@@ -76,8 +83,7 @@ def milestone_lines(result: RunResult) -> list[str]:
         "Q7  A watchable feature film made from a novel's text becomes possible:",
         f"    median {p50}" + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
         + f", 80% interval {p10} – {p90}",
-        f"    P(by end of 2030) = {p2030:.1%} ± {probability_mcse(p2030, possible.n):.1%};  "
-        f"P(not by {math.floor(result.horizon_year)}) = {possible.p_not_by_horizon:.1%}",
+        f"    {by_indicator}P(not by {horizon}) = {possible.p_not_by_horizon:.1%}",
         f"    requirement met last most often: {top_name} ({counts.max() / possible.n:.0%} "
         "of worlds)",
     ]

@@ -76,7 +76,8 @@ class _Tabulated(Family):
         return self.exact_ppf(special.ndtr(_TABLE_Z))
 
     def ppf(self, u):
-        return np.interp(special.ndtri(u), _TABLE_Z, self._table)
+        from .tabulated import interp_normal_scores   # numba: loaded only when sampling
+        return interp_normal_scores(u, _TABLE_Z, self._table)
 
     def _range_values(self):
         # Interpolation never leaves the table's values, so the table bounds every draw.

@@ -1,22 +1,26 @@
 """Run the model over chunks of draws and stream them into summaries.
 
 Memory is bounded by the chunk size for trajectories (only histograms and a few stored paths
-survive a chunk); per-draw drivers and event times are kept whole because sensitivity analysis
-and event tables need them.
+survive a chunk). Per-draw drivers and event times are either kept whole in memory (tests,
+``verify``, small what-ifs) or streamed to ``run.nc`` as they are made (``simcore run``), with
+only the first draws kept in memory for the given-data sensitivity.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from . import model
 from .priors import PriorSet
 from .sampling import Copula, noise, sample_drivers
-from .summaries import EventTimes, LogHistogram
+from .summaries import EventTimes, LogHistogram, year_ends
+
+if TYPE_CHECKING:
+    from .runfile import RunFileWriter
 
 DEFAULT_CHUNK_SIZE = 65_536
 DEFAULT_PATHS = 200
@@ -29,12 +33,17 @@ class RunResult:
     draws: int
     chunk_size: int
     time_abs: np.ndarray                                # (T,) decimal years
-    drivers: dict[str, np.ndarray]                      # name -> (N,)
-    events: dict[str, np.ndarray]                       # name -> (N,) or (N, P)
+    # name -> values of the first draws kept in memory (all of them unless streamed to disk)
+    drivers: dict[str, np.ndarray]
+    # name -> (N,) or (N, P) event times of every draw: arrays, or run.nc variables while a
+    # streamed run is being summarised (slicing reads from disk)
+    events: dict[str, np.ndarray]
     histograms: dict[str, LogHistogram]                 # series -> counts per grid time
     paths: dict[str, np.ndarray]                        # series -> (paths, T) values
     copula_repair: float = 0.0
     stored_paths: int | None = None   # paths written to run.nc (default: all of ``paths``)
+    streamed: bool = False            # events read from run.nc: summaries keep no per-draw copy
+    stopping: dict | None = None      # how an adaptive run (--until-mcse) chose its draws
     timings: dict[str, float] = field(default_factory=dict)
     _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
                                                                   repr=False)
@@ -44,7 +53,11 @@ class RunResult:
         key = (name, profile)
         if key not in self._event_times:
             times = self.events[name]
-            self._event_times[key] = EventTimes(times if profile is None else times[:, profile])
+            column = np.asarray(times[:] if profile is None else times[:, profile])
+            summary = EventTimes(column)
+            if self.streamed:   # ten million draws x 15 events would not fit in memory
+                summary.release(year_ends(self.priors.as_of_year, self.horizon_year))
+            self._event_times[key] = summary
         return self._event_times[key]
 
     @property
@@ -60,8 +73,23 @@ def time_grid(priors: PriorSet) -> np.ndarray:
 
 def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  n_paths: int = DEFAULT_PATHS,
-                 on_chunk: Callable[[int], None] | None = None) -> RunResult:
-    """Sample ``draws`` worlds in chunks; identical results for any ``chunk_size``."""
+                 on_chunk: Callable[[int], None] | None = None,
+                 sink: RunFileWriter | None = None,
+                 until: Callable[[RunResult], int] | None = None,
+                 first_check: int | None = None) -> RunResult:
+    """Sample ``draws`` worlds in chunks; identical results for any ``chunk_size``.
+
+    Without ``sink`` every draw's drivers and event times stay in memory. With a
+    :class:`~simcore.runfile.RunFileWriter` they are streamed to it chunk by chunk and only the
+    first ``n_paths`` draws (those whose trajectories are kept) stay in memory, so memory does
+    not grow with ``draws`` beyond one byte per draw; the result's ``events`` then read from
+    the sink.
+
+    ``until`` makes ``draws`` a maximum: at checkpoints (the first after ``first_check`` draws)
+    it gets the result so far and returns how many draws are needed; the run stops once that
+    is no more than it has. Because draws do not depend on chunking, stopping at N gives the
+    same result as asking for N.
+    """
     from numba import get_num_threads
 
     from . import kernel
@@ -74,40 +102,75 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     blocks = get_num_threads()
     counts = np.zeros((blocks, kernel.N_SERIES, t_rel.size * LogHistogram.n_bins), dtype=np.int32)
     paths = np.empty((n_paths, kernel.N_SERIES, t_rel.size))
-    # One matrix for every driver of every draw, columns in the kernel's order: chunks are
-    # written in place and handed to the kernel without copying.
-    driver_matrix = np.empty((draws, len(kernel.DRIVER_ORDER)), order="F")
-    event_matrix = np.empty((draws, kernel.N_EVENTS))
+    in_memory = sink is None
+    kept = draws if in_memory else n_paths
+    # Columns in the kernel's order: chunks are written in place and handed to the kernel
+    # without copying. Streamed runs reuse one chunk-sized buffer and copy out the kept head.
+    rows = draws if in_memory else min(chunk_size, draws)
+    driver_matrix = np.empty((rows, len(kernel.DRIVER_ORDER)), order="F")
+    event_matrix = np.empty((rows, kernel.N_EVENTS))
+    head_drivers = driver_matrix if in_memory else np.empty((kept, driver_matrix.shape[1]))
+    head_events = event_matrix if in_memory else np.empty((kept, kernel.N_EVENTS))
     binding = np.empty(draws, dtype=np.int8)
-    timings = {"sampling": 0.0, "model": 0.0}
+    timings = {"sampling": 0.0, "model": 0.0, "streaming": 0.0}
 
-    for start in range(0, draws, chunk_size):
-        stop = min(start + chunk_size, draws)
+    def result_so_far(n: int) -> RunResult:
+        total_counts = counts.sum(axis=0, dtype=np.int64)
+        histograms = {name: LogHistogram.from_counts(total_counts[s].reshape(t_rel.size, -1))
+                      for s, name in enumerate(kernel.SERIES)}
+        head = min(kept, n)
+        events = unpack_events(head_events[:head], binding[:head])
+        if not in_memory:
+            events = {**sink.events(), "novel_to_movie_binding": binding[:n]}
+        return RunResult(
+            priors=priors, seed=seed, draws=n, chunk_size=chunk_size, time_abs=t_abs,
+            drivers={name: head_drivers[:head, j] for j, name in enumerate(kernel.DRIVER_ORDER)},
+            events=events, histograms=histograms,
+            paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(kernel.SERIES)},
+            copula_repair=copula.repair if copula else 0.0, timings=timings,
+            streamed=not in_memory)
+
+    checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
+    start = 0
+    while start < draws:
+        stop = min(start + chunk_size, checkpoint)
         tick = time.perf_counter()
-        matrix = driver_matrix[start:stop]
+        offset = start if in_memory else 0
+        matrix = driver_matrix[offset:offset + stop - start]
+        chunk_events = event_matrix[offset:offset + stop - start]
         sample_drivers(priors, seed, start, stop, copula, out=matrix, order=kernel.DRIVER_ORDER)
         clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
         tock = time.perf_counter()
         chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
-        kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, event_matrix[start:stop],
+        kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
                               binding[start:stop], chunk_paths, chunk_paths.shape[0])
         timings["sampling"] += tock - tick
         timings["model"] += time.perf_counter() - tock
+        if not in_memory:
+            tick = time.perf_counter()
+            if start < kept:
+                head_drivers[start:min(stop, kept)] = matrix[:kept - start]
+                head_events[start:min(stop, kept)] = chunk_events[:kept - start]
+            sink.append(start,
+                        {name: matrix[:, j] for j, name in enumerate(kernel.DRIVER_ORDER)},
+                        unpack_events(chunk_events, binding[start:stop]))
+            timings["streaming"] += time.perf_counter() - tick
         if on_chunk is not None:
             on_chunk(stop - start)
+        start = stop
+        if stop == checkpoint and until is not None:
+            needed = until(result_so_far(stop))
+            if needed <= stop:
+                break
+            checkpoint = min(needed, draws)
+        elif stop == checkpoint:
+            checkpoint = draws
 
     tick = time.perf_counter()
-    total_counts = counts.sum(axis=0, dtype=np.int64)
-    histograms = {name: LogHistogram.from_counts(total_counts[s].reshape(t_rel.size, -1))
-                  for s, name in enumerate(kernel.SERIES)}
-    events = unpack_events(event_matrix, binding)
+    result = result_so_far(start)
     timings["summaries"] = time.perf_counter() - tick
     timings["total_engine"] = time.perf_counter() - started
-    drivers = {name: driver_matrix[:, j] for j, name in enumerate(kernel.DRIVER_ORDER)}
-    return RunResult(priors=priors, seed=seed, draws=draws, chunk_size=chunk_size,
-                     time_abs=t_abs, drivers=drivers, events=events, histograms=histograms,
-                     paths={name: paths[:, s] for s, name in enumerate(kernel.SERIES)},
-                     copula_repair=copula.repair if copula else 0.0, timings=timings)
+    return result
 
 
 def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: float,

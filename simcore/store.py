@@ -17,17 +17,15 @@ import re
 import shutil
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from . import __version__, model, sensitivity, tables
+from . import __version__, model, runfile, sensitivity, tables
 from .engine import RunResult
 from .errors import RunDirError, RunIOError
-from .events import ALREADY_MET, event_names
 from .summaries import BINS_PER_OCTAVE, QUANTILES, RELATIVE_ERROR_BOUND
 
 RUN_FILE = "run.nc"
@@ -122,6 +120,7 @@ def _provenance(result: RunResult) -> dict:
         "packages": package_versions(),
         "git_commit": git_commit(),
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
+        **({"until_mcse": result.stopping} if result.stopping else {}),
     }
 
 
@@ -130,27 +129,9 @@ def _copy_path(priors, file) -> str:
     return priors.copy_paths.get(str(file), Path(file).name)
 
 
-def _stored_driver(values: np.ndarray) -> np.ndarray:
-    """float32 when every value survives the cast (finite, and non-zero if it was), else
-    float64: extreme but valid priors must not turn into inf or 0 in run.nc."""
-    with np.errstate(over="ignore", under="ignore"):
-        single = values.astype(np.float32)
-    if np.isfinite(single).all() and np.array_equal(single == 0, values == 0):
-        return single
-    return values
-
-
-def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
-    p = result.priors
-    sample = np.arange(result.draws)
-    # Drivers are stored as float32 (7 significant digits, plenty for analysis) to halve the
-    # file; the run itself computes in float64 and `verify` compares at the stored precision.
-    prior = xr.Dataset(
-        {name: ("sample", _stored_driver(values), {"unit": p.drivers[name].text.unit,
-                                   "family": p.drivers[name].family,
-                                   "description": p.drivers[name].text.description})
-         for name, values in result.drivers.items()},
-        coords={"sample": sample})
+def summary_groups(result: RunResult, provenance: dict) -> dict[str, xr.Dataset]:
+    """run.nc's groups that summarise the draws: /trajectories (percentiles), its /paths, and
+    /sensitivity (the per-draw groups /prior and /events are simcore.runfile's)."""
     coords = {"time": result.time_abs, "quantile": np.asarray(QUANTILES),
               "profile": list(model.PROFILES), "path": np.arange(provenance["stored_paths"])}
     pct, paths = {}, {}
@@ -168,55 +149,82 @@ def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
             paths[output] = (("path", "time"), result.paths[output][:n_paths], {"unit": unit})
     percentiles = xr.Dataset(pct, coords={k: coords[k] for k in ("time", "quantile", "profile")})
     path_ds = xr.Dataset(paths, coords={k: coords[k] for k in ("time", "path", "profile")})
-    ev = {}
-    for name in event_names():
-        values = result.events[name]
-        dims = ("sample", "profile") if values.ndim == 2 else ("sample",)
-        ev[name] = (dims, values, {"unit": "decimal year", "censored": "inf = not by horizon"})
-    ev["novel_to_movie_binding"] = (
-        ("sample",), result.events["novel_to_movie_binding"],
-        {"codes": json.dumps({str(ALREADY_MET): "already_met",
-                              **{str(i): r for i, r in enumerate(model.REQUIREMENTS)}})})
-    events = xr.Dataset(ev, coords={"sample": sample, "profile": list(model.PROFILES)})
-    attrs = {k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
-             for k, v in provenance.items()}
+    return {"/trajectories": percentiles, "/trajectories/paths": path_ds,
+            "/sensitivity": sensitivity.group_for_run(result)}   # Q8; computed once, cached
+
+
+def _root_attributes(provenance: dict) -> dict:
+    return {k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
+            for k, v in provenance.items()}
+
+
+def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
+    """The whole of run.nc in memory, for a run whose draws are all in memory (what
+    ``simcore verify`` compares a stored run with)."""
+    prior, events = runfile.per_draw_datasets(result.priors, result.drivers, result.events)
     return xr.DataTree.from_dict({
-        "/": xr.Dataset(attrs=attrs),
+        "/": xr.Dataset(attrs=_root_attributes(provenance)),
         "/prior": prior,
-        "/trajectories": percentiles,
-        "/trajectories/paths": path_ds,
         "/events": events,
-        "/sensitivity": sensitivity.group_for_run(result),   # Q8; computed once, cached
+        **summary_groups(result, provenance),
     })
+
+
+class RunWriter:
+    """A run directory being written (inside ``new_run``): ``sink`` takes the per-draw groups of
+    run.nc while the engine runs; ``finish`` adds the summaries, tables, charts and manifest."""
+
+    def __init__(self, staging: Path, priors, draws: int | None = None):
+        from .kernel import DRIVER_ORDER
+
+        self.staging = staging
+        self.sink = runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, draws)
+
+    def finish(self, result: RunResult, with_charts: bool = True) -> None:
+        started = time.perf_counter()
+        staging = self.staging
+        provenance = _provenance(result)
+        # The tables read the event columns from the open file, one at a time.
+        for name, make_table in CSV_TABLES.items():
+            make_table(result).to_csv(staging / name, index=False)
+        groups = summary_groups(result, provenance)
+        self.sink.set_attributes(_root_attributes(provenance))
+        self.sink.close()
+        for path, dataset in groups.items():
+            dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
+        # The exact bytes that were parsed, in their relative layout, so that a scenario's
+        # ``extends`` resolves among the copies (simcore verify reruns them).
+        copy_prior_files(result.priors, staging)
+        from .seed import write_comparison
+        with load_run(staging) as tree:
+            write_comparison(tree, staging)          # seed_comparison.csv (Q9)
+            if with_charts:
+                from .plotting import draw_standard_set
+                draw_standard_set(tree, staging)     # plotting.STANDARD_SET
+        provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
+        manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+@contextlib.contextmanager
+def new_run(out: Path, priors, force: bool = False, draws: int | None = None):
+    """Yield a :class:`RunWriter` for a new run directory ``out``, written atomically: it
+    appears only if the block completes (and calls ``finish``). ``draws``: how many are
+    expected, if known (sizes the file's storage chunks)."""
+    with staged_directory(out, force, what="run") as staging:
+        writer = RunWriter(staging, priors, draws)
+        try:
+            yield writer
+        finally:
+            writer.sink.close()
 
 
 def write_run(result: RunResult, out: Path, force: bool = False,
               with_charts: bool = True) -> Path:
-    """Write every output of a run into ``out`` atomically; return ``out``."""
-    started = time.perf_counter()
-    with staged_directory(out, force, what="run") as staging:
-        provenance = _provenance(result)
-        tree = build_datatree(result, provenance)
-        # run.nc is written by a second thread (h5py releases the GIL while writing) while this
-        # one builds the tables and the charts.
-        with ThreadPoolExecutor(max_workers=1) as writer:
-            netcdf = writer.submit(tree.to_netcdf, staging / RUN_FILE, engine="h5netcdf")
-            try:
-                for name, make_table in CSV_TABLES.items():
-                    make_table(result).to_csv(staging / name, index=False)
-                # The exact bytes that were parsed, in their relative layout, so that a
-                # scenario's ``extends`` resolves among the copies (simcore verify reruns them).
-                copy_prior_files(result.priors, staging)
-                from .seed import write_comparison
-                write_comparison(tree, staging)          # seed_comparison.csv (Q9)
-                if with_charts:
-                    from .plotting import draw_standard_set
-                    draw_standard_set(tree, staging)     # plotting.STANDARD_SET
-            finally:
-                netcdf.result()
-        provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
-        manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    """Write every output of a run whose draws are all in memory into ``out`` atomically."""
+    with new_run(out, result.priors, force, result.draws) as run:
+        run.sink.append(0, result.drivers, result.events)
+        run.finish(result, with_charts)
     return Path(out)
 
 

@@ -106,22 +106,47 @@ def year_ends(as_of_year: float, horizon_year: float) -> np.ndarray:
     return np.arange(first, math.floor(horizon_year))
 
 
+def year_slots(times: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """For each draw, the index of the first of ``years`` (consecutive) by whose end the event
+    has happened; ``len(years)`` if none."""
+    shifted = times - (float(years[0]) + 1.0)     # <= j  <=>  by the end of years[j]
+    np.ceil(shifted, out=shifted)
+    np.clip(shifted, 0.0, float(len(years)), out=shifted)
+    return shifted.astype(np.int64)
+
+
 class EventTimes:
     """Summaries of one event's per-draw times (decimal years, +inf = not by the horizon).
 
     Quantiles use the inverted empirical CDF (the earliest time by which at least a fraction q
     of the worlds have the event), found by partial selection rather than a full sort, and are
     +inf when they fall in the censored mass.
+
+    ``release(years)`` computes the summaries the run's tables and answer use (STANDARD
+    quantiles and their error brackets, P(by the end of each of ``years``)) and drops the
+    per-draw times, so that a streamed run does not hold every event column at once.
     """
+
+    STANDARD = (0.1, 0.5, 0.9)
 
     def __init__(self, times: np.ndarray):
         self.times = times
         self.n = times.size
+        self.p_not_by_horizon = float(np.count_nonzero(np.isinf(times))) / self.n
         self._quantiles: dict[float, float] = {}
+        self._p_by: dict[float, float] = {}
 
-    @property
-    def p_not_by_horizon(self) -> float:
-        return float(np.mean(np.isinf(self.times)))
+    def release(self, years: np.ndarray) -> None:
+        qs = [*self.STANDARD, *self.mcse_quantiles(0.5)]
+        self.quantiles(qs)
+        self.probability_by(years)
+        self.times = None
+
+    def _needs_times(self, what: str) -> np.ndarray:
+        if self.times is None:
+            raise RuntimeError(f"{what} was not summarised before the event times were "
+                               "released; read them from run.nc")
+        return self.times
 
     def _rank(self, q: float) -> int:
         return min(max(math.ceil(q * self.n) - 1, 0), self.n - 1)
@@ -129,8 +154,9 @@ class EventTimes:
     def quantiles(self, qs) -> list[float]:
         missing = [q for q in qs if q not in self._quantiles]
         if missing:
+            times = self._needs_times(f"quantile {missing}")
             ranks = sorted({self._rank(q) for q in missing})
-            selected = np.partition(self.times, ranks)
+            selected = np.partition(times, ranks)
             for q in missing:
                 self._quantiles[q] = float(selected[self._rank(q)])
         return [self._quantiles[q] for q in qs]
@@ -151,17 +177,16 @@ class EventTimes:
         return (high - low) / 2.0
 
     def year_slots(self, years: np.ndarray) -> np.ndarray:
-        """For each draw, the index of the first of ``years`` (consecutive) by whose end the event
-        has happened; ``len(years)`` if none."""
-        shifted = self.times - (float(years[0]) + 1.0)     # <= j  <=>  by the end of years[j]
-        np.ceil(shifted, out=shifted)
-        np.clip(shifted, 0.0, float(len(years)), out=shifted)
-        return shifted.astype(np.int64)
+        return year_slots(self._needs_times("year slots"), years)
 
     def probability_by(self, years: np.ndarray) -> np.ndarray:
         """P(event by the end of each year) = the empirical CDF at Y + 1 (decimal years)."""
-        counts = np.bincount(self.year_slots(years), minlength=len(years) + 1)
-        return np.cumsum(counts[:len(years)]) / self.n
+        missing = [float(y) for y in years if float(y) not in self._p_by]
+        if missing:
+            counts = np.bincount(self.year_slots(np.asarray(years)), minlength=len(years) + 1)
+            for year, p in zip(years, np.cumsum(counts[:len(years)]) / self.n):
+                self._p_by[float(year)] = float(p)
+        return np.array([self._p_by[float(y)] for y in years])
 
 
 def probability_mcse(p: float, n: int) -> float:

@@ -10,7 +10,7 @@ import pandas as pd
 from .engine import RunResult
 from .events import ALREADY_MET, event_names
 from .model import PROFILES, REQUIREMENTS
-from .summaries import QUANTILES, EventTimes, probability_mcse, year_ends
+from .summaries import QUANTILES, EventTimes, probability_mcse, year_ends, year_slots
 
 ALL_PROFILES = "all"  # the profile column's value for outputs that do not depend on the user
 CENSORED = "censored"  # an MC error that cannot be computed because it reaches past the horizon
@@ -89,11 +89,11 @@ def binding_shares(result: RunResult) -> pd.DataFrame:
     """Which requirement was met last, overall and among draws reaching the milestone by each
     year (years in which no world has reached it have no rows: the shares are undefined).
     Censored draws are attributed to the requirement furthest from being met."""
-    binding = result.events["novel_to_movie_binding"].astype(np.int64) - ALREADY_MET
+    binding = np.asarray(result.events["novel_to_movie_binding"], dtype=np.int64) - ALREADY_MET
     labels = ["already_met", *REQUIREMENTS]
     years = year_ends(result.priors.as_of_year, result.horizon_year)
     # Joint counts of (year slot in which the milestone is reached, binding code): one pass.
-    slot = result.event("novel_to_movie_possible").year_slots(years)
+    slot = year_slots(np.asarray(result.events["novel_to_movie_possible"][:]), years)
     joint = np.bincount(slot * len(labels) + binding,
                         minlength=(years.size + 1) * len(labels)).reshape(-1, len(labels))
     n = binding.size

@@ -4,10 +4,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from scipy import special
 
-from simcore.distributions import AnyFamily, scipy_reference
+from simcore.distributions import AnyFamily, Beta, Pert, scipy_reference
 from simcore.sampling import uniforms
 
 N = 200_000
@@ -96,3 +98,22 @@ def test_tabulated_beta_ppf_is_close_to_the_exact_one(a, b):
     assert np.max(np.abs(dist.ppf(u) - exact) / np.maximum(exact, 1e-300)) < 1e-3
     core = (u > 1e-6) & (u < 1 - 1e-6)
     assert np.max(np.abs(dist.ppf(u[core]) - exact[core])) < 1e-6
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(min_value=2.0**-53, max_value=1.0 - 2.0**-53), min_size=1,
+                max_size=200),
+       st.sampled_from(["beta", "pert"]))
+def test_compiled_table_lookup_is_bit_identical_to_numpy_interp(us, family):
+    from scipy import special
+
+    from simcore.distributions import _TABLE_Z
+    from simcore.tabulated import interp_normal_scores
+
+    dist = (Beta(family="beta", alpha=0.4, beta=0.7) if family == "beta"
+            else Pert(family="pert", low=1.0, mode=2.0, high=9.0))
+    # The extremes, the knots themselves and the values between are where an index computed
+    # from the spacing could differ from numpy's binary search.
+    u = np.concatenate([us, special.ndtr(_TABLE_Z[::512]), [2.0**-53, 0.5, 1.0 - 2.0**-53]])
+    expected = np.interp(special.ndtri(u), _TABLE_Z, dist._table)
+    np.testing.assert_array_equal(interp_normal_scores(u, _TABLE_Z, dist._table), expected)

@@ -193,7 +193,7 @@ def test_failure_while_writing_leaves_no_directory(tmp_path, baseline, monkeypat
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "build_datatree", interrupted)
+    monkeypatch.setattr(store, "summary_groups", interrupted)
     with pytest.raises(KeyboardInterrupt):
         store.write_run(result, tmp_path / "run", with_charts=False)
     assert list(tmp_path.iterdir()) == []

@@ -356,7 +356,8 @@ def given_data(result, draws: int = GIVEN_DATA_DRAWS) -> pd.DataFrame:
 
 
 def _analyse_run(result, draws: int) -> GivenData:
-    m = min(draws, result.draws)
+    # A streamed run keeps only its first draws' drivers in memory (simcore run: enough).
+    m = min(draws, result.draws, *(len(values) for values in result.drivers.values()))
     targets = given_data_targets(result) if m >= MIN_DRAWS else []
     names = uncertain_drivers(result.priors, result.drivers, m) if targets else []
     index = np.full((len(targets), len(names), len(METHODS)), np.nan)

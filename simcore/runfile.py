@@ -1,0 +1,181 @@
+"""The per-draw groups of ``run.nc`` (``/prior``: every driver, ``/events``: every event time and
+the binding requirement), written chunk by chunk while the engine runs.
+
+Streaming them to disk is what bounds a run's memory: at ten million draws the drivers alone
+are 3.7 GB in float64, the event times 1.2 GB. The file is HDF5 laid out as netCDF-4 (what
+xarray's h5netcdf engine writes and reads), with an unlimited ``sample`` dimension so a run that
+stops when its Monte Carlo error is small enough (``--until-mcse``) needs no size up front, and
+HDF5 chunks of ``SAMPLE_CHUNK`` rows so that one column can be read back without the others.
+
+The layout (names, dtypes, attributes) is defined here once and used both by the streaming
+writer and by :func:`per_draw_datasets`, the in-memory form ``simcore verify`` compares with.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from . import model
+from .distributions import _RANGE_U as PROBE_U
+from .events import ALREADY_MET, event_names
+
+SAMPLE_CHUNK = 65_536
+BINDING = "novel_to_movie_binding"
+_FLOAT32_MAX_SAFE = 1e38
+_FLOAT32_SMALLEST_SAFE = 1e-37
+# Draws of a distribution whose range straddles zero lie on a grid of about range * 2**-52:
+# a range this wide keeps every non-zero draw far above float32's smallest subnormal.
+_MIN_STRADDLING_RANGE = 1e-20
+
+
+def driver_dtype(dist) -> np.dtype:
+    """float32 (7 significant digits, half the file) when no draw of ``dist`` can overflow it
+    or turn from non-zero into zero; float64 otherwise. Decided from the distribution's range,
+    not from the draws, so that every chunk of a streamed run gets the same type."""
+    low, high = dist.draw_range()
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return np.dtype(np.float64)
+    # The values at the probe uniforms must survive (e.g. a normal's mean, which the range
+    # rule below does not see when the range straddles zero) ...
+    probes = np.asarray(dist.ppf(PROBE_U), dtype=float)
+    with np.errstate(over="ignore", under="ignore"):
+        single = probes.astype(np.float32)
+    if not (np.isfinite(single).all() and np.array_equal(single == 0, probes == 0)):
+        return np.dtype(np.float64)
+    # ... and so must everything between them.
+    if max(abs(low), abs(high)) > _FLOAT32_MAX_SAFE:
+        return np.dtype(np.float64)
+    away_from_zero = low >= _FLOAT32_SMALLEST_SAFE or high <= -_FLOAT32_SMALLEST_SAFE
+    exactly_zero = low == high == 0.0
+    straddling = low < 0.0 < high or low == 0.0 or high == 0.0
+    if away_from_zero or exactly_zero or (straddling and high - low >= _MIN_STRADDLING_RANGE):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def driver_attrs(priors, name: str) -> dict[str, str]:
+    entry = priors.drivers[name]
+    return {"unit": entry.text.unit, "family": entry.family,
+            "description": entry.text.description}
+
+
+EVENT_ATTRS = {"unit": "decimal year", "censored": "inf = not by horizon"}
+
+
+def binding_attrs() -> dict[str, str]:
+    return {"codes": json.dumps({str(ALREADY_MET): "already_met",
+                                 **{str(i): r for i, r in enumerate(model.REQUIREMENTS)}})}
+
+
+def per_draw_datasets(priors, drivers: Mapping[str, np.ndarray],
+                      events: Mapping[str, np.ndarray]):
+    """(/prior, /events) as in-memory xarray Datasets, exactly as the writer lays them out."""
+    import xarray as xr
+
+    n = next(iter(events.values())).shape[0]
+    sample = np.arange(n)
+    prior = xr.Dataset(
+        {name: ("sample", np.asarray(values).astype(driver_dtype(priors.drivers[name].dist)),
+                driver_attrs(priors, name)) for name, values in drivers.items()},
+        coords={"sample": sample})
+    variables = {}
+    for name in event_names():
+        values = events[name]
+        dims = ("sample", "profile") if values.ndim == 2 else ("sample",)
+        variables[name] = (dims, values, EVENT_ATTRS)
+    variables[BINDING] = (("sample",), events[BINDING], binding_attrs())
+    event_set = xr.Dataset(variables, coords={"sample": sample, "profile": list(model.PROFILES)})
+    return prior, event_set
+
+
+class RunFileWriter:
+    """Creates ``run.nc`` with empty ``/prior`` and ``/events`` groups and appends rows.
+
+    Rows must be appended in order (``start`` = rows written so far); ``events()`` gives
+    read access to what has been written, for the summaries. Close it before other groups are
+    added with xarray (HDF5 does not let one process open a file twice for writing).
+    """
+
+    def __init__(self, path: Path, priors, driver_names, expected_rows: int | None = None):
+        import h5netcdf
+        import h5py
+
+        # HDF5 allocates whole chunks: a small run must not get chunks larger than itself.
+        rows = min(SAMPLE_CHUNK, max(int(expected_rows or SAMPLE_CHUNK), 1))
+        self.path = Path(path)
+        self.rows = 0
+        self._file = h5netcdf.File(self.path, "w")
+        try:
+            prior = self._file.create_group("prior")
+            prior.dimensions = {"sample": None}
+            self._prior_sample = prior.create_variable("sample", ("sample",), np.int64,
+                                                       chunks=(rows,))
+            self._drivers = {}
+            for name in driver_names:
+                variable = prior.create_variable(name, ("sample",),
+                                                 driver_dtype(priors.drivers[name].dist),
+                                                 chunks=(rows,))
+                variable.attrs.update(driver_attrs(priors, name))
+                self._drivers[name] = variable
+            events = self._file.create_group("events")
+            events.dimensions = {"sample": None, "profile": len(model.PROFILES)}
+            self._event_sample = events.create_variable("sample", ("sample",), np.int64,
+                                                        chunks=(rows,))
+            profile = events.create_variable("profile", ("profile",), h5py.string_dtype())
+            profile[:] = np.array(model.PROFILES, dtype=object)
+            self._events = {}
+            for name in event_names():
+                per_profile = name not in ("novel_to_movie_possible",)
+                dims = ("sample", "profile") if per_profile else ("sample",)
+                chunks = (rows, len(model.PROFILES)) if per_profile else (rows,)
+                variable = events.create_variable(name, dims, np.float64, chunks=chunks)
+                variable.attrs.update(EVENT_ATTRS)
+                self._events[name] = variable
+            binding = events.create_variable(BINDING, ("sample",), np.int8,
+                                             chunks=(rows,))
+            binding.attrs.update(binding_attrs())
+            self._events[BINDING] = binding
+            self._groups = (prior, events)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def append(self, start: int, drivers: Mapping[str, np.ndarray],
+               events: Mapping[str, np.ndarray]) -> None:
+        if start != self.rows:
+            raise ValueError(f"rows must be appended in order: {start} after {self.rows}")
+        stop = start + next(iter(events.values())).shape[0]
+        for group in self._groups:
+            group.resize_dimension("sample", stop)
+        sample = np.arange(start, stop)
+        self._prior_sample[start:stop] = sample
+        self._event_sample[start:stop] = sample
+        for name, variable in self._drivers.items():
+            variable[start:stop] = drivers[name]
+        for name, variable in self._events.items():
+            variable[start:stop] = events[name]
+        self.rows = stop
+
+    def events(self) -> dict[str, object]:
+        """The event variables written so far, read lazily (slicing one reads only that part);
+        valid until the writer is closed."""
+        return dict(self._events)
+
+    def set_attributes(self, attrs: Mapping[str, object]) -> None:
+        for key, value in attrs.items():
+            self._file.attrs[key] = value
+
+    def close(self) -> None:
+        if not self._file._closed:
+            self._file.close()
+
+    def __enter__(self) -> "RunFileWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
