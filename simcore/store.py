@@ -174,11 +174,11 @@ class RunWriter:
     """A run directory being written (inside ``new_run``): ``sink`` takes the per-draw groups of
     run.nc while the engine runs; ``finish`` adds the summaries, tables, charts and manifest."""
 
-    def __init__(self, staging: Path, priors, draws: int | None = None):
+    def __init__(self, staging: Path, priors, capacity: int):
         from .kernel import DRIVER_ORDER
 
         self.staging = staging
-        self.sink = runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, draws)
+        self.sink = runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, capacity)
 
     def finish(self, result: RunResult, with_charts: bool = True) -> None:
         started = time.perf_counter()
@@ -207,12 +207,11 @@ class RunWriter:
 
 
 @contextlib.contextmanager
-def new_run(out: Path, priors, force: bool = False, draws: int | None = None):
-    """Yield a :class:`RunWriter` for a new run directory ``out``, written atomically: it
-    appears only if the block completes (and calls ``finish``). ``draws``: how many are
-    expected, if known (sizes the file's storage chunks)."""
+def new_run(out: Path, priors, capacity: int, force: bool = False):
+    """Yield a :class:`RunWriter` for a new run directory ``out`` of at most ``capacity`` draws,
+    written atomically: it appears only if the block completes (and calls ``finish``)."""
     with staged_directory(out, force, what="run") as staging:
-        writer = RunWriter(staging, priors, draws)
+        writer = RunWriter(staging, priors, capacity)
         try:
             yield writer
         finally:
@@ -222,7 +221,7 @@ def new_run(out: Path, priors, force: bool = False, draws: int | None = None):
 def write_run(result: RunResult, out: Path, force: bool = False,
               with_charts: bool = True) -> Path:
     """Write every output of a run whose draws are all in memory into ``out`` atomically."""
-    with new_run(out, result.priors, force, result.draws) as run:
+    with new_run(out, result.priors, result.draws, force) as run:
         run.sink.append(0, result.drivers, result.events)
         run.finish(result, with_charts)
     return Path(out)

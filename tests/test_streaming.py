@@ -18,6 +18,7 @@ from simcore.model import MODEL_DRIVERS
 from simcore.priors import load_priors
 from simcore.precision import MIN_DRAWS, UntilMcse, headlines
 from simcore.sensitivity.targets import INDICATOR_YEAR
+from simcore.store import load_run
 
 from test_run import BASELINE, simcore
 
@@ -28,7 +29,7 @@ def baseline():
 
 
 def streamed(priors, path, draws, chunk_size, n_paths=50, **kwargs):
-    sink = runfile.RunFileWriter(path, priors, DRIVER_ORDER, draws)
+    sink = runfile.RunFileWriter(path, priors, DRIVER_ORDER, kwargs.pop("capacity", draws))
     return sink, engine.run_forecast(priors, draws, seed=7, chunk_size=chunk_size,
                                      n_paths=n_paths, sink=sink, **kwargs)
 
@@ -140,3 +141,8 @@ def test_cli_until_mcse_reports_the_draws_reached(tmp_path):
     assert stopping["met"] and stopping["largest_relative_error"] <= 0.05
     assert manifest["draws"] == stopping["draws_reached"] <= 60_000
     assert f"stopped at {manifest['draws']:,} draws" in done.stdout
+    # run.nc was sized for the maximum and cut to the draws made
+    with load_run(out) as run:
+        assert run["prior"].sizes["sample"] == run["events"].sizes["sample"] == manifest["draws"]
+        assert np.isfinite(run["prior"]["alg_halving_years"].values).all()
+        assert (run["events"]["sample"].values == np.arange(manifest["draws"])).all()
