@@ -24,12 +24,14 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+# matplotlib (~0.5 s) and xarray are imported where a chart is drawn, not here: the CLI, the
+# report and the scenario comparison import this module for its names, tables and helpers.
+if TYPE_CHECKING:
+    import xarray as xr
 
 from .errors import RunDirError, SimcoreError
 from .model import FILM_TIME_THRESHOLDS_DAYS, PROFILES
@@ -182,18 +184,25 @@ def _count_slots_py(times, first, per_year, k_max, as_of):
     at_as_of = np.zeros(m, dtype=np.int64)
     finite = np.zeros(m, dtype=np.int64)
     last = k_max + 1
-    for i in range(n):
-        for c in range(m):
+    # Column by column, the two tallies in locals: as array elements bumped on every value they
+    # chained each iteration to the last through memory (~40% less time at 1M draws).
+    for c in range(m):
+        row = counts[c]
+        n_as_of = 0
+        n_finite = 0
+        for i in range(n):
             t = times[i, c]
             slot = last
             if t < math.inf:
-                finite[c] += 1
+                n_finite += 1
                 x = (t - first) * per_year
                 if x < last:
                     slot = max(int(math.ceil(x)), 0)
-            counts[c, slot] += 1
+            row[slot] += 1
             if t <= as_of:
-                at_as_of[c] += 1
+                n_as_of += 1
+        at_as_of[c] = n_as_of
+        finite[c] = n_finite
     return counts, at_as_of, finite
 
 
@@ -201,9 +210,8 @@ _COUNT_SLOTS = None
 
 
 def _count_slots(times, first, per_year, k_max, as_of):
-    """The compiled form of ``_count_slots_py``: one pass over every column at once, no
-    temporaries, and it releases the GIL (``simcore run`` draws its charts while another
-    thread writes run.nc)."""
+    """The compiled form of ``_count_slots_py``: one pass per column, no temporaries, and it
+    releases the GIL (``simcore run`` draws its charts while another thread writes run.nc)."""
     global _COUNT_SLOTS
     if _COUNT_SLOTS is None:
         import numba
@@ -265,15 +273,21 @@ def binding_by_year(run: xr.DataTree) -> tuple[np.ndarray, list[str], np.ndarray
     events = run["events"]
     times = np.asarray(events["novel_to_movie_possible"].values, dtype=float)
     codes_da = events["novel_to_movie_binding"]
-    codes = np.asarray(codes_da.values, dtype=np.int64)
+    codes = np.asarray(codes_da.values)
     names = {int(k): v for k, v in json.loads(codes_da.attrs["codes"]).items()}
     order = sorted(names)
     labels = [names[c] for c in order]
-    index = np.searchsorted(order, codes)
+    # A lookup table of the few small codes, and the joint (year, label) key built in place:
+    # 40% less time than searchsorted and fresh temporaries at 1M draws.
+    lookup = np.zeros(order[-1] - order[0] + 1, dtype=np.intp)
+    lookup[np.asarray(order) - order[0]] = np.arange(len(order))
     years = np.arange(math.floor(as_of_year(run)), math.floor(horizon_year(run)))
-    slot = np.clip(np.ceil(times - (years[0] + 1.0)), 0, years.size).astype(np.int64)
-    joint = np.bincount(slot * len(labels) + index,
-                        minlength=(years.size + 1) * len(labels)).reshape(-1, len(labels))
+    slot = np.ceil(times - (years[0] + 1.0))
+    np.clip(slot, 0, years.size, out=slot)
+    key = slot.astype(np.intp)
+    key *= len(labels)
+    key += lookup[np.subtract(codes, order[0], dtype=np.intp)]
+    joint = np.bincount(key, minlength=(years.size + 1) * len(labels)).reshape(-1, len(labels))
     reached_by = np.cumsum(joint[:years.size], axis=0)          # (years, labels)
     reached = reached_by.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -286,9 +300,18 @@ def binding_by_year(run: xr.DataTree) -> tuple[np.ndarray, list[str], np.ndarray
 # --------------------------------------------------------------------------------------------
 
 def _figure(width: float, height: float, ncols: int = 1, **kw):
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(1, ncols, **kw)
     return fig, axes
+
+
+def _title(ax, text: str, fontsize: float = 10) -> None:
+    """Panel title at the left. ``y=1.0`` is where matplotlib would put it anyway (no tick labels
+    on top); giving it skips the automatic placement, which measures the axis's tick labels at
+    every layout pass and every draw (~30 ms a chart)."""
+    ax.set_title(text, fontsize=fontsize, loc="left", y=1.0)
 
 
 def _in_range(ticks, low, high):
@@ -373,6 +396,8 @@ def human_log_axis(ax, kind: str) -> None:
     else:
         ticks = _decade_ticks(low, high)
     label = tick_formatter(kind)
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
     ax.yaxis.set_major_locator(FixedLocator(ticks))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
     ax.yaxis.set_minor_locator(NullLocator())
@@ -385,6 +410,8 @@ def _year_ticks(ax, start: float, end: float, extra: Sequence[tuple[float, str]]
     positions = [float(y) for y in majors] + [x for x, _ in extra]
     labels = [str(y) for y in majors] + [text for _, text in extra]
     by_position = {round(x, 6): text for x, text in zip(positions, labels)}
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
     ax.xaxis.set_major_locator(FixedLocator(positions))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: by_position.get(round(v, 6), "")))
     ax.xaxis.set_minor_locator(NullLocator())   # (minor ticks cost more to draw than they tell)
@@ -421,6 +448,8 @@ def _fan(ax, years, table: xr.DataArray, colour: str, gid: str, who: str = "",
 def _legend_entries(ax):
     """The axes' legend entries, median first, then bands inner to outer (drawn with the
     colour the eye sees where the bands stack), then everything else in drawing order."""
+    from matplotlib.patches import Patch
+
     handles, labels = ax.get_legend_handles_labels()
     entries = []
     for order, (handle, label) in enumerate(zip(handles, labels)):
@@ -488,7 +517,7 @@ def _finish_fan(ax, run, kind: str, ylabel: str | None, title: str | None,
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     if title is not None:
-        ax.set_title(title, fontsize=10, loc="left")
+        _title(ax, title)
     ax.grid(True, which="major", color="0.9", linewidth=0.7)
     if legend:
         _legend(ax, legend)
@@ -647,6 +676,8 @@ def _not_by_zone(ax, run: xr.DataTree, curves: Sequence[tuple[EventCurve, str, s
 
 
 def _probability_axis(ax) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
     ax.set_ylim(0.0, 1.02)
     ax.yaxis.set_major_locator(FixedLocator([0.0, 0.25, 0.5, 0.75, 1.0]))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
@@ -677,7 +708,7 @@ def film_events_chart(run: xr.DataTree):
         _not_by_zone(ax, run, curves)
         as_of_line(ax, run, "middle")
         _probability_axis(ax)
-        ax.set_title(f"free user, {PROFILE_WORDS[profile]}", fontsize=10, loc="left")
+        _title(ax, f"free user, {PROFILE_WORDS[profile]}")
         ax.legend(fontsize=LEGEND_SIZE, loc="lower right", bbox_to_anchor=(0.8, 0.0),
                   title="the film takes at most …", title_fontsize=LEGEND_SIZE)
     axes[0].set_ylabel("share of simulated worlds in which\nit has happened by then")
@@ -713,7 +744,7 @@ def binding_chart(run: xr.DataTree, ax=None, min_reached: int = 30):
     _probability_axis(ax)
     ax.set_ylim(0.0, 1.0)
     ax.set_ylabel("share of the worlds that have it by then")
-    ax.set_title("which requirement is met last", fontsize=10, loc="left")
+    _title(ax, "which requirement is met last")
     return fig
 
 
@@ -758,7 +789,7 @@ def novel_to_movie_chart(run: xr.DataTree, seed=None):
     as_of_line(ax, run)
     _probability_axis(ax)
     ax.set_ylabel("share of simulated worlds in which\nit has happened by then")
-    ax.set_title("when it becomes possible", fontsize=10, loc="left")
+    _title(ax, "when it becomes possible")
     ax.legend(fontsize=LEGEND_SIZE, loc="upper left", bbox_to_anchor=(0.0, 0.93),
               framealpha=0.9)
     binding_chart(run, ax=bx)
@@ -827,7 +858,7 @@ def scenario_event_chart(runs: Mapping[str, xr.DataTree],
     ax.set_ylabel("share of simulated worlds in which\nit has happened by then")
     default = event.replace("_", " ") + (f", {PROFILE_WORDS.get(profile, profile)}"
                                          if profile else "")
-    ax.set_title(title or default, fontsize=10.5, loc="left")
+    _title(ax, title or default, 10.5)
     ax.legend(fontsize=LEGEND_SIZE, loc="upper left", framealpha=0.9)
     return fig
 
@@ -932,15 +963,47 @@ def draw_charts(run: xr.DataTree, directory: str | Path, names: Sequence[str] | 
     for name in names or CHARTS:
         path = Path(directory) / f"{name}.{fmt}"
         partial = path.with_name(f".{path.name}.partial")
-        # zlib level 1: PNGs within 3% of the default size, encoded in a third of the time.
-        extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
         try:   # written whole or not at all
-            CHARTS[name].draw(run, seed).savefig(partial, format=fmt, dpi=dpi, **extra)
+            fig = CHARTS[name].draw(run, seed)
+            if fmt == "png":
+                write_png(fig, partial, dpi)
+            else:
+                fig.savefig(partial, format=fmt, dpi=dpi)
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
         written.append(path)
     return written
+
+
+def write_png(fig, target, dpi: int = DPI) -> None:
+    """What ``fig.savefig(target, format="png", dpi=dpi)`` writes, in ~35% less CPU time.
+
+    ``savefig`` draws a layout-managed figure twice: once without output, to run the layout,
+    and again to render. ``Figure.draw`` runs the layout engine itself, so one draw on an Agg
+    canvas is enough (~10%, same pixels). The alpha channel is dropped when the figure is opaque
+    (it is, for these charts): a quarter less data to compress, PNGs ~10% smaller. zlib level 1:
+    within 3% of the default size, encoded in a third of the time.
+
+    Text is drawn unhinted (~20%): matplotlib 3.11 shapes and rasterises text glyph by glyph,
+    running the font's hinting program for each, and text is the largest part of these charts'
+    drawing time. At 110 dpi unhinted text reads as well, a touch softer, with more even
+    letter spacing."""
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image, PngImagePlugin
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    with mpl.rc_context({"text.hinting": "no_hinting"}):
+        canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    image = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
+    if rgba[..., 3].min() == 255:
+        image = image.convert("RGB")
+    info = PngImagePlugin.PngInfo()   # what savefig writes
+    info.add_text("Software", f"Matplotlib version{mpl.__version__}, https://matplotlib.org/")
+    image.save(target, format="png", compress_level=1, pnginfo=info, dpi=(dpi, dpi))
 
 
 def check_names(names: Sequence[str] | None, fmt: str = "png") -> None:

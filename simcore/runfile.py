@@ -177,13 +177,15 @@ class RunFileWriter:
         stop = start + next(iter(events.values())).shape[0]
         if stop > self.capacity:
             raise ValueError(f"{stop} rows exceed the file's capacity of {self.capacity}")
+        # Straight to the HDF5 datasets, converted by numpy: h5netcdf's own __setitem__ and
+        # HDF5's type conversion cost about as much again as the writing itself.
         sample = np.arange(start, stop)
-        self._prior_sample[start:stop] = sample
-        self._event_sample[start:stop] = sample
+        self._prior_sample._h5ds[start:stop] = sample
+        self._event_sample._h5ds[start:stop] = sample
         for name, variable in self._drivers.items():
-            variable[start:stop] = drivers[name]
+            variable._h5ds[start:stop] = np.asarray(drivers[name], dtype=variable.dtype)
         for name, variable in self._events.items():
-            variable[start:stop] = events[name]
+            variable._h5ds[start:stop] = np.ascontiguousarray(events[name], dtype=variable.dtype)
         self.rows = stop
 
     def events(self) -> dict[str, _Rows]:

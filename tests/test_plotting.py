@@ -399,6 +399,26 @@ def test_write_run_draws_the_standard_set_and_the_seed_comparison(run_dir):
     assert "seed_comparison.csv" in manifest["files"]
 
 
+def test_png_is_what_savefig_draws(run, tmp_path):
+    """write_png draws once, unhinted, and drops the opaque alpha channel: the pixels savefig
+    draws with unhinted text."""
+    import matplotlib as mpl
+    from PIL import Image
+
+    plotting.write_png(plotting.film_events_chart(run), tmp_path / "fast.png")
+    with mpl.rc_context({"text.hinting": "no_hinting"}):
+        plotting.film_events_chart(run).savefig(tmp_path / "slow.png", dpi=plotting.DPI)
+    fast, slow = Image.open(tmp_path / "fast.png"), Image.open(tmp_path / "slow.png")
+    assert fast.mode == "RGB" and slow.mode == "RGBA"
+    assert fast.info["dpi"] == pytest.approx((plotting.DPI, plotting.DPI), abs=0.01)
+    np.testing.assert_array_equal(np.asarray(fast), np.asarray(slow)[..., :3])
+
+
+def test_importing_plotting_leaves_matplotlib_unloaded():
+    code = "import sys, simcore.plotting; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
 def test_no_charts_still_writes_the_seed_comparison(tmp_path, baseline):
     result = engine.run_forecast(baseline, 300, seed=3, n_paths=10)
     out = store.write_run(result, tmp_path / "run", with_charts=False)
