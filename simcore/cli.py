@@ -13,6 +13,7 @@ import click
 
 DEFAULT_PRIORS = Path("priors/baseline.toml")
 DEFAULT_DRAWS = 200_000
+DEFAULT_MAX_DRAWS = 10_000_000   # the cap of --until-mcse unless --draws says otherwise
 
 
 def _fail(exc: Exception) -> None:
@@ -26,19 +27,43 @@ class _Terminated(KeyboardInterrupt):
     Ctrl-C (write_run removes its staging folder on any BaseException)."""
 
 
+# Signals received and not yet acted on. The handlers raise at once, but an exception raised
+# while Python runs a finaliser (e.g. h5py closing an object) is printed and dropped; the long
+# commands therefore also check this list at safe points (every chunk, before the final rename).
+_PENDING_SIGNALS: list[int] = []
+
+
+def raise_pending_signal() -> None:
+    if _PENDING_SIGNALS:
+        raise _Terminated() if _PENDING_SIGNALS[0] == signal.SIGTERM else KeyboardInterrupt()
+
+
 @contextmanager
-def _sigterm_as_interrupt():
+def _signals_as_interrupts():
     in_main = threading.current_thread() is threading.main_thread()
 
-    def raise_terminated(signum, frame):
-        raise _Terminated()
+    def record_and_raise(signum, frame):
+        _PENDING_SIGNALS.append(signum)
+        raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
-    previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main else None
+    signals = (signal.SIGINT, signal.SIGTERM)
+    # A SIGINT ignored by the parent (background jobs of a shell) stays ignored.
+    handled = [s for s in signals if signal.getsignal(s) is not signal.SIG_IGN] if in_main else []
+    def quiet_unraisable(unraisable):
+        # An interrupt dropped inside a finaliser is recorded above and acted on at the next
+        # check: no "Exception ignored" traceback for it.
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    previous = [signal.signal(s, record_and_raise) for s in handled]
+    previous_hook, sys.unraisablehook = sys.unraisablehook, quiet_unraisable
+    _PENDING_SIGNALS.clear()
     try:
         yield
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
+        for s, handler in zip(handled, previous):
+            signal.signal(s, handler)
 
 
 def _interrupted(exc: KeyboardInterrupt, done: str) -> None:
@@ -72,7 +97,7 @@ def _user_command(memory_hint: str, done_when_interrupted: Callable[[], str]):
     running out of memory (1), Ctrl-C (130) or SIGTERM (143) with what is left on disk."""
     from .errors import SimcoreError
     try:
-        with _sigterm_as_interrupt():
+        with _signals_as_interrupts():
             yield
     except SimcoreError as exc:
         _fail(exc)
@@ -90,8 +115,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
-@click.option("--draws", "-n", type=click.IntRange(min=1), default=DEFAULT_DRAWS,
-              show_default=True, help="Number of simulated worlds.")
+@click.option("--draws", "-n", type=click.IntRange(min=1), default=None,
+              help=f"Number of simulated worlds [default: {DEFAULT_DRAWS:,}; with --until-mcse "
+                   f"the maximum, default {DEFAULT_MAX_DRAWS:,}].")
+@click.option("--until-mcse", type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+              default=None, metavar="TOL",
+              help="Add draws until every headline number's Monte Carlo error is at most TOL "
+                   "(relative for durations and dates, absolute for probabilities).")
 @click.option("--seed", "-s", type=click.IntRange(min=0, max=2**63 - 1), default=20261125,
               show_default=True)
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
@@ -103,9 +133,11 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the run directory.")
-def run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet):
+def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet):
     """Sample the priors, simulate, and write a run directory."""
     state: dict = {}
+    if draws is None:
+        draws = DEFAULT_DRAWS if until_mcse is None else DEFAULT_MAX_DRAWS
 
     def left_on_disk() -> str:
         written = state.get("written")
@@ -113,10 +145,12 @@ def run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet):
                 else "no run directory was written")
 
     with _user_command(f"{draws:,} draws; use fewer --draws", left_on_disk):
-        _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, state)
+        _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
+             state)
 
 
-def _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, state):
+def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
+         state):
     import time
 
     from . import engine, store
@@ -136,25 +170,46 @@ def _run(priors, draws, seed, chunk_size, paths, out, force, no_charts, quiet, s
     n_paths = max(stored_paths, GIVEN_DATA_DRAWS)
 
     show_progress = not quiet and draws >= 4 * chunk_size and sys.stderr.isatty()
-    if show_progress:
-        from rich.progress import Progress
-        with Progress(transient=True) as progress:
-            task = progress.add_task("sampling worlds", total=draws)
-            result = engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
-                                         on_chunk=lambda k: progress.advance(task, k))
-    else:
-        result = engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths)
-    result.stored_paths = stored_paths
-    result.timings["process_to_engine_end"] = time.perf_counter() - started
-    written = state["written"] = store.write_run(result, out, force=force,
-                                                 with_charts=not no_charts)
+    # Drivers and event times go to run.nc as they are made: memory stays bounded in draws.
+    until = None
+    if until_mcse is not None:
+        from .precision import UntilMcse
+        until = UntilMcse(until_mcse)
+    with store.new_run(out, prior_set, draws, force) as run_dir:
+        def forecast(advance=lambda k: None):
+            def on_chunk(k):
+                raise_pending_signal()
+                advance(k)
+            return engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
+                                       on_chunk=on_chunk, sink=run_dir.sink, until=until,
+                                       first_check=until.first_check if until else None)
+        if show_progress:
+            from rich.progress import Progress
+            with Progress(transient=True) as progress:
+                task = progress.add_task("sampling worlds", total=draws)
+                result = forecast(lambda k: progress.advance(task, k))
+        else:
+            result = forecast()
+        result.stored_paths = stored_paths
+        result.timings["process_to_engine_end"] = time.perf_counter() - started
+        if until is not None:
+            result.stopping = until.summary(result)
+        run_dir.finish(result, with_charts=not no_charts)
+        raise_pending_signal()
+    written = state["written"] = out
     if quiet:
         click.echo(str(written))
         return
     if result.copula_repair:
         click.echo(f"note: the correlation matrix was not positive definite; repaired to the "
                    f"nearest valid one (largest change {result.copula_repair:.3f})", err=True)
-    click.echo(f"simcore: {draws:,} worlds from {priors} (seed {seed}), as of "
+    if until is not None:
+        worst = until.worst
+        verdict = (f"stopped at {result.draws:,} draws" if until.met else
+                   f"warning: reached the maximum of {result.draws:,} draws (--draws) first")
+        click.echo(f"--until-mcse {until_mcse:g}: {verdict}; largest relative MC error "
+                   f"{worst.relative_error:.4f} ({worst.name})", err=not until.met)
+    click.echo(f"simcore: {result.draws:,} worlds from {priors} (seed {seed}), as of "
                f"{prior_set.meta.as_of}, horizon {prior_set.meta.horizon_years:g} years\n")
     click.echo(summary_text(result))
     click.echo(f"\nrun written to {written}  ({time.perf_counter() - started:.1f} s)")
@@ -239,6 +294,48 @@ def plot(run_dir, outputs, fmt, to_dir, dpi, no_seed, list_only, quiet):
     if not quiet:
         for path in written:
             click.echo(str(path))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The HTML file to write [default: RUN_DIR/report.html].")
+@click.option("--compare", "compare_with", multiple=True, type=click.Path(path_type=Path),
+              metavar="OTHER_RUN", help="Add a comparison with another run (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the report's path.")
+def report(run_dir, out, compare_with, quiet):
+    """Write one self-contained HTML page about the run in RUN_DIR for readers who will not run
+    code: answers to Q1-Q9 in plain words, every chart, sensitivity, assumptions, provenance."""
+    with _user_command("this report", lambda: "no report was written"):
+        from .report import write_report
+        written, seconds = write_report(run_dir, out, compare_with)
+    size = written.stat().st_size
+    click.echo(str(written) if quiet
+               else f"report written to {written}  ({size / 1e6:.1f} MB, {seconds:.1f} s)")
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Folder for compare.csv, prior_changes.csv and compare.png.")
+@click.option("--width", type=click.IntRange(min=60), default=None,
+              help="Width of the printed tables [default: the terminal's].")
+def compare(runs, out, width):
+    """Compare runs: the shift of each headline number of every run against the first, and the
+    drivers whose priors differ."""
+    with _user_command("these runs", lambda: "no comparison files were written"):
+        from .compare import compare_runs, write_comparison
+        from .errors import RunDirError
+        from .rundir import read_run
+        if len(runs) < 2:
+            raise RunDirError("compare needs at least two run directories")
+        loaded = [read_run(r) for r in runs]
+        comparison = compare_runs(loaded)
+        written = write_comparison(comparison, out) if out is not None else []
+    import shutil
+    click.echo(comparison.text(width or shutil.get_terminal_size((120, 24)).columns).rstrip())
+    for path in written:
+        click.echo(str(path))
 
 
 if __name__ == "__main__":  # pragma: no cover

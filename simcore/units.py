@@ -35,3 +35,22 @@ def human_dollars(value: float) -> str:
     if value >= 1:
         return f"${value:g}"
     return f"${value:.2g}"
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def significant(x: float, digits: int = 3) -> str:
+    """``digits`` significant digits, positional from 0.001 to a million ('0.0438', '5,400'),
+    else as '9.48×10⁻⁷' (never Python's '9.48e-07', which readers do not read)."""
+    if not math.isfinite(x):
+        return "∞" if x > 0 else ("−∞" if x < 0 else "—")
+    if x == 0:
+        return "0"
+    rounded = float(f"{x:.{digits}g}")
+    if 1e-3 <= abs(rounded) < 1e6:
+        exponent = math.floor(math.log10(abs(rounded)))
+        decimals = max(digits - 1 - exponent, 0)
+        return f"{rounded:,.{decimals}f}"
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
