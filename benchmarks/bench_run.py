@@ -30,32 +30,29 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def one_run(draws: int, priors: Path, workdir: Path, extra: list[str]) -> tuple[float, float]:
-    out = workdir / f"run-{draws}-{time.monotonic_ns()}"
-    command = [sys.executable, "-m", "simcore", "run", str(priors), "--draws", str(draws),
-               "--out", str(out), "--quiet", *extra]
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, from wait4's rusage) of a command in a fresh process."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, env=ENV)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"run failed: {process.stderr.read().decode()}")
+        raise SystemExit(f"{' '.join(command[1:3])} failed: {process.stderr.read().decode()}")
+    return wall, usage.ru_maxrss / 1024.0   # ru_maxrss is in KiB on Linux
+
+
+def one_run(draws: int, priors: Path, workdir: Path, extra: list[str]) -> tuple[float, float]:
+    out = workdir / f"run-{draws}-{time.monotonic_ns()}"
+    sample = timed([sys.executable, "-m", "simcore", "run", str(priors), "--draws", str(draws),
+                    "--out", str(out), "--quiet", *extra])
     shutil.rmtree(out)
-    return wall, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
+    return sample
 
 
 def one_naive_run(draws: int, priors: Path) -> tuple[float, float]:
-    command = [sys.executable, str(ROOT / "benchmarks" / "naive_reference.py"), "--draws",
-               str(draws), "--priors", str(priors)]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, env=ENV)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"naive reference failed: {process.stderr.read().decode()}")
-    return wall, usage.ru_maxrss / 1024.0
+    return timed([sys.executable, str(ROOT / "benchmarks" / "naive_reference.py"), "--draws",
+                  str(draws), "--priors", str(priors)])
 
 
 def summarise(label: str, draws: int, samples: list[tuple[float, float]]) -> dict:

@@ -131,12 +131,12 @@ class StoredRun:
 
 def read_run(run_dir: str | Path) -> StoredRun:
     """Read and check a run directory; raises RunDirError (one line) on anything wrong."""
-    from .verify import _prior_copies, _read_manifest
+    from .verify import prior_copies, read_manifest
 
     run_dir = Path(run_dir)
     try:
-        manifest = _read_manifest(run_dir)
-        copies = _prior_copies(run_dir, manifest)
+        manifest = read_manifest(run_dir)
+        copies = prior_copies(run_dir, manifest)
     except SimcoreError as exc:   # verify's wording is about checking; the cause is the same
         raise RunDirError(str(exc)) from None
     tables = {name: _read_csv(run_dir / name, columns) for name, columns in REQUIRED.items()}

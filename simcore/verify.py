@@ -71,7 +71,7 @@ class VerifyReport:
 # Reading the run directory
 
 
-def _read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise UnverifiableRun(f"{run_dir}: not a folder" if run_dir.exists()
                               else f"{run_dir}: no such run directory")
@@ -108,7 +108,7 @@ def _read_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def _prior_copies(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
+def prior_copies(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
     """The run's copies of its prior files, in chain order, each checked against its SHA-256."""
     from .priors import MAX_FILE_BYTES
     from .store import PRIOR_COPIES
@@ -299,8 +299,8 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
     from .priors import load_priors
 
     run_dir = Path(run_dir)
-    manifest = _read_manifest(run_dir)
-    copies = _prior_copies(run_dir, manifest)
+    manifest = read_manifest(run_dir)
+    copies = prior_copies(run_dir, manifest)
     priors = load_priors(copies[-1], required=set(MODEL_DRIVERS))
     chain = [priors.file_sha256[str(f)] for f in priors.files]
     if chain != [entry["sha256"] for entry in manifest["prior_files"]]:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from clichecks import assert_rejected
 from sharedruns import shared_folder
 from simcore.cli import main
 from simcore.compare import compare_runs
@@ -128,17 +129,6 @@ def test_report_includes_the_comparison(runs, tmp_path, monkeypatch):
     assert CHANGED in section and "slow" in section
     assert section.count("<code>alg_max_gain</code>") == 0 and "alg_max_gain" not in section
     assert 'id="chart-compare"' in section
-
-
-def assert_rejected(result, out: Path, *words: str) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    assert not out.exists()
 
 
 def test_bad_input_is_one_line_and_writes_nothing(runs, tmp_path):

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import priorfiles as pf
+from clichecks import assert_rejected
 from sharedruns import shared_folder
 from simcore.cli import main
 from simcore.likelihood import likelihood, likelihood_label
@@ -339,18 +340,6 @@ def test_report_is_self_contained(report):
 
 # ---------------------------------------------------------------------------------------------
 # Bad input: one line, exit 2, nothing written
-
-
-def assert_rejected(result, out: Path, *words: str) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
-    assert not out.exists()
-    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
 def broken_copy(run: Path, tmp_path: Path, name: str) -> Path:

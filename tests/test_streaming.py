@@ -8,7 +8,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from simcore import engine, runfile, tables
@@ -76,10 +76,12 @@ def test_float32_is_chosen_only_where_every_draw_survives_it(exponent, log10_sca
     if family == "normal":
         dist = Normal(family="normal", mean=sign * 10.0 ** exponent, sd=scale)
     else:
-        spread = max(scale, 1e-9)
-        dist = Lognormal(family="lognormal", median=10.0 ** exponent,
-                         low=10.0 ** (exponent - spread), high=10.0 ** (exponent + spread))
-    draws = dist.ppf(np.concatenate([_RANGE_U, us]))
+        spread = min(max(scale, 1e-9), 40.0)            # decades either side of the median
+        low, high = 10.0 ** max(exponent - spread, -400.0), 10.0 ** min(exponent + spread, 300.0)
+        assume(0.0 < low < 10.0 ** exponent < high < math.inf)
+        dist = Lognormal(family="lognormal", median=10.0 ** exponent, low=low, high=high)
+    with np.errstate(over="ignore", under="ignore"):   # extreme draws may be inf or 0 here
+        draws = dist.ppf(np.concatenate([_RANGE_U, us]))
     if runfile.driver_dtype(dist) == np.float32:
         with np.errstate(over="ignore", under="ignore"):
             single = draws.astype(np.float32)
