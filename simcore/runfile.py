@@ -16,6 +16,7 @@ writer and by :func:`per_draw_datasets`, the in-memory form ``simcore verify`` c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping
@@ -94,6 +95,27 @@ def per_draw_datasets(priors, drivers: Mapping[str, np.ndarray],
     variables[BINDING] = (("sample",), events[BINDING], binding_attrs())
     event_set = xr.Dataset(variables, coords={"sample": sample, "profile": list(model.PROFILES)})
     return prior, event_set
+
+
+@contextlib.contextmanager
+def stored_events(path: Path, result):
+    """While the block runs, a streamed ``result`` reads its event times from the finished
+    file ``path`` (read-only; its writer is closed by then). In-memory results are left as
+    they are."""
+    if not result.streamed:
+        yield
+        return
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        group = f["events"]
+        previous = result.events
+        result.events = {**{name: group[name] for name in previous if name != BINDING},
+                         BINDING: previous[BINDING]}
+        try:
+            yield
+        finally:
+            result.events = previous
 
 
 class _Rows:

@@ -26,6 +26,7 @@ import xarray as xr
 from . import __version__, model, runfile, sensitivity, tables
 from .engine import RunResult
 from .errors import RunDirError, RunIOError
+from .forked import Forked
 from .summaries import BINS_PER_OCTAVE, QUANTILES, RELATIVE_ERROR_BOUND
 
 RUN_FILE = "run.nc"
@@ -184,26 +185,37 @@ class RunWriter:
         started = time.perf_counter()
         staging = self.staging
         provenance = _provenance(result)
-        # The tables read the event columns from the open file, one at a time.
-        for name, make_table in CSV_TABLES.items():
-            make_table(result).to_csv(staging / name, index=False)
+        # The given-data sensitivity reads its worlds' event times from the open file.
         groups = summary_groups(result, provenance)
         self.sink.set_attributes(_root_attributes(provenance))
         self.sink.close()
         for path, dataset in groups.items():
             dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
-        # The exact bytes that were parsed, in their relative layout, so that a scenario's
-        # ``extends`` resolves among the copies (simcore verify reruns them).
-        copy_prior_files(result.priors, staging)
-        from .seed import write_comparison
-        with load_run(staging) as tree:
-            write_comparison(tree, staging)          # seed_comparison.csv (Q9)
-            if with_charts:
-                from .plotting import draw_standard_set
-                draw_standard_set(tree, staging)     # plotting.STANDARD_SET
+        # run.nc is complete: the seed comparison and the charts are drawn in a forked child
+        # (one core) while this process writes the tables (the other core).
+        drawing = Forked(lambda: _draw_from_run(staging, with_charts))
+        try:
+            with runfile.stored_events(staging / RUN_FILE, result):
+                for name, make_table in CSV_TABLES.items():
+                    make_table(result).to_csv(staging / name, index=False)
+            # The exact bytes that were parsed, in their relative layout, so that a scenario's
+            # ``extends`` resolves among the copies (simcore verify reruns them).
+            copy_prior_files(result.priors, staging)
+            drawing.wait()
+        finally:
+            drawing.cancel()
         provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
         manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _draw_from_run(folder: Path, with_charts: bool) -> None:
+    from .seed import write_comparison
+    with load_run(folder) as tree:
+        write_comparison(tree, folder)          # seed_comparison.csv (Q9)
+        if with_charts:
+            from .plotting import draw_standard_set
+            draw_standard_set(tree, folder)     # plotting.STANDARD_SET
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import priorfiles as pf
-from simcore import engine, runfile, store, tables
+from simcore import engine, plotting, runfile, store, tables
 from simcore.answer import summary_text
 from simcore.cli import main
 from simcore.errors import PriorError
@@ -944,6 +944,7 @@ def test_output_in_an_unwritable_place_is_one_line_exit_1(point_prior):
     ("csv", OSError(errno.ENOSPC, "No space left on device"), "disk full"),
     ("netcdf-draws", OSError(errno.ENOSPC, "No space left on device"), "disk full"),
     ("netcdf-summaries", OSError(errno.ENOSPC, "No space left on device"), "disk full"),
+    ("charts", OSError(errno.ENOSPC, "No space left on device"), "disk full"),   # forked child
     ("csv", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
     ("csv", OSError(errno.EIO, "Input/output error\nwith a second line"), "Input/output error"),
 ])
@@ -956,6 +957,8 @@ def test_write_errors_are_one_line_exit_1_and_leave_nothing(tmp_path, point_prio
         monkeypatch.setitem(store.CSV_TABLES, "events.csv", fail)
     elif where == "netcdf-draws":     # streamed while the engine runs
         monkeypatch.setattr(runfile.RunFileWriter, "append", fail)
+    elif where == "charts":           # drawn by a forked child process
+        monkeypatch.setattr(plotting, "draw_standard_set", fail)
     else:                             # percentiles, paths, sensitivity added at the end
         monkeypatch.setattr(xr.Dataset, "to_netcdf", fail)
     out = tmp_path / "runs" / "r"

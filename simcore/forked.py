@@ -1,0 +1,91 @@
+"""Run a piece of work in a forked child process while this one goes on.
+
+``simcore run`` spends its last seconds on two independent jobs: the tables (reading event
+columns back from run.nc) and the charts (matplotlib, single-threaded). On two cores they can
+run side by side. Threads would not help (both hold the GIL most of the time), and a spawned
+process would first re-import everything (~2 s); a forked one starts with this process's
+modules and data, copy-on-write.
+
+The child only reads files and writes its own; it never runs the parent's clean-up: whatever
+happens it leaves through ``os._exit``. A failure comes back to the parent as an exception when
+it waits (an OSError keeps its errno, so "disk full" still reads as such).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import warnings
+from collections.abc import Callable
+
+
+class Forked:
+    def __init__(self, work: Callable[[], None]):
+        self._pid = None
+        if not hasattr(os, "fork"):      # no fork (Windows): run it here and now
+            work()
+            return
+        read, write = os.pipe()
+        with warnings.catch_warnings():
+            # Python warns that fork() with threads alive may deadlock the child if it needs a
+            # lock one of them held. The child takes none of ours: it draws and writes files.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:                      # the child
+            os.close(read)
+            _run_child(work, write)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def wait(self) -> None:
+        """Wait for the child; raise what it raised."""
+        if self._pid is None:
+            return
+        with os.fdopen(self._read, "rb") as pipe:
+            report = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        if status == 0:
+            return
+        failure = json.loads(report) if report else {}
+        if "errno" in failure:
+            raise OSError(failure["errno"], failure["strerror"], failure.get("filename"))
+        if failure.get("type") == "KeyboardInterrupt":
+            raise KeyboardInterrupt()
+        raise RuntimeError(f"child process failed: {failure.get('type', 'killed')}: "
+                           f"{failure.get('message', os.waitstatus_to_exitcode(status))}")
+
+    def cancel(self) -> None:
+        """Stop the child (the parent is failing or interrupted)."""
+        if self._pid is None:
+            return
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+        except ChildProcessError:
+            pass
+        os.close(self._read)
+        self._pid = None
+
+
+def _run_child(work: Callable[[], None], write: int) -> None:
+    code = 0
+    try:
+        # Ctrl-C reaches the whole process group: the parent cleans up, the child just stops.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        work()
+    except BaseException as exc:           # noqa: BLE001 - everything goes back to the parent
+        code = 1
+        if isinstance(exc, OSError) and exc.errno is not None:
+            failure = {"errno": exc.errno, "strerror": exc.strerror or str(exc),
+                       "filename": str(exc.filename) if exc.filename else None}
+        else:
+            failure = {"type": type(exc).__name__, "message": str(exc)}
+        try:
+            os.write(write, json.dumps(failure).encode()[:60_000])
+        except BaseException:              # noqa: BLE001
+            pass
+    finally:
+        os._exit(code)
