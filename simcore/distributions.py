@@ -67,6 +67,21 @@ class Family(BaseModel):
 _TABLE_Z = np.linspace(-8.3, 8.3, 16385)   # covers u in [5e-17, 1 - 5e-17]
 
 
+def _unit_beta_ppf(a: float, b: float, u):
+    """Inverse CDF of Beta(a, b) on [0, 1]. scipy's betaincinv gives NaN deep in some tails
+    (a=1.03, b=0.75 at u < 6e-17: its root finder gives up); there the leading term of the
+    tail, F(x) ~ x^a / (a B(a, b)), is exact to relative O(x), far below double precision."""
+    u = np.asarray(u, dtype=float)
+    x = special.betaincinv(a, b, u)
+    failed = np.isnan(x) & ~np.isnan(u)
+    if failed.any():
+        log_beta = special.betaln(a, b)
+        lower = np.exp((np.log(u * a) + log_beta) / a)
+        upper = -np.expm1((np.log((1.0 - u) * b) + log_beta) / b)
+        x = np.where(failed, np.where(u < 0.5, lower, upper), x)
+    return x
+
+
 class _Tabulated(Family):
     def exact_ppf(self, u):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -182,7 +197,10 @@ class LogUniform(Family):
         return self
 
     def ppf(self, u):
-        return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        # exp(log(high)) can round above high (24 -> 24.000000000000004), which a domain like
+        # (0, 24] hours rejects: clip to the stated bounds.
+        values = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        return np.clip(values, self.low, self.high)
 
 
 class Uniform(Family):
@@ -197,7 +215,11 @@ class Uniform(Family):
         return self
 
     def ppf(self, u):
-        return self.low + u * (self.high - self.low)
+        width = self.high - self.low
+        values = self.low + u * width
+        # Rounding can land one ulp past high; clip, unless the width overflowed (then the
+        # infinite draws must stay infinite so the file is rejected as overflowing).
+        return np.clip(values, self.low, self.high) if math.isfinite(width) else values
 
 
 class Triangular(Family):
@@ -248,7 +270,7 @@ class Pert(_Tabulated):
 
     def exact_ppf(self, u):
         a, b = self.shapes
-        return self.low + (self.high - self.low) * special.betaincinv(a, b, u)
+        return self.low + (self.high - self.low) * _unit_beta_ppf(a, b, u)
 
 
 class Beta(_Tabulated):
@@ -265,7 +287,7 @@ class Beta(_Tabulated):
         return self
 
     def exact_ppf(self, u):
-        return self.low + (self.high - self.low) * special.betaincinv(self.alpha, self.beta, u)
+        return self.low + (self.high - self.low) * _unit_beta_ppf(self.alpha, self.beta, u)
 
 
 class Bernoulli(Family):

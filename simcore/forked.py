@@ -21,12 +21,20 @@ from collections.abc import Callable
 
 
 class Forked:
-    def __init__(self, work: Callable[[], None]):
+    """``work`` in a child process, started by ``go()`` (or ``wait()``). The child runs
+    ``prepare()`` at once, if given (e.g. imports while the parent finishes the file the work
+    reads), and holds ``work()`` until told: until then the parent may still write what the
+    work will read."""
+
+    def __init__(self, work: Callable[[], None], prepare: Callable[[], None] | None = None):
         self._pid = None
-        if not hasattr(os, "fork"):      # no fork (Windows): run it here and now
-            work()
+        self._go = None
+        self._work = None
+        if not hasattr(os, "fork"):      # no fork (Windows): run it here, when told to
+            self._work = work
             return
         read, write = os.pipe()
+        go_read, go_write = os.pipe()
         with warnings.catch_warnings():
             # Python warns that fork() with threads alive may deadlock the child if it needs a
             # lock one of them held. The child takes none of ours: it draws and writes files.
@@ -34,12 +42,25 @@ class Forked:
             pid = os.fork()
         if pid == 0:                      # the child
             os.close(read)
-            _run_child(work, write)
+            os.close(go_write)
+            _run_child(work, write, prepare, go_read)
         os.close(write)
-        self._pid, self._read = pid, read
+        os.close(go_read)
+        self._pid, self._read, self._go = pid, read, go_write
+
+    def go(self) -> None:
+        """Let the child start its work (once; later calls do nothing)."""
+        if self._work is not None:
+            work, self._work = self._work, None
+            work()
+        elif self._go is not None:
+            os.write(self._go, b"1")
+            os.close(self._go)
+            self._go = None
 
     def wait(self) -> None:
         """Wait for the child; raise what it raised."""
+        self.go()
         if self._pid is None:
             return
         with os.fdopen(self._read, "rb") as pipe:
@@ -58,6 +79,10 @@ class Forked:
 
     def cancel(self) -> None:
         """Stop the child (the parent is failing or interrupted)."""
+        self._work = None
+        if self._go is not None:
+            os.close(self._go)
+            self._go = None
         if self._pid is None:
             return
         try:
@@ -69,12 +94,18 @@ class Forked:
         self._pid = None
 
 
-def _run_child(work: Callable[[], None], write: int) -> None:
+def _run_child(work: Callable[[], None], write: int, prepare: Callable[[], None] | None,
+               go: int) -> None:
     code = 0
     try:
         # Ctrl-C reaches the whole process group: the parent cleans up, the child just stops.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if prepare is not None:
+            prepare()
+        with os.fdopen(go, "rb") as pipe:
+            if pipe.read(1) != b"1":         # the parent gave up (closed the pipe)
+                os._exit(0)
         work()
     except BaseException as exc:           # noqa: BLE001 - everything goes back to the parent
         code = 1

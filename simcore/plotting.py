@@ -299,6 +299,19 @@ def binding_by_year(run: xr.DataTree) -> tuple[np.ndarray, list[str], np.ndarray
 # Axes helpers
 # --------------------------------------------------------------------------------------------
 
+def import_matplotlib() -> None:
+    """Load matplotlib, its Agg canvas and a font ahead of drawing (``simcore run`` does this
+    in its drawing process while the run file is being finished)."""
+    import matplotlib.patches  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1, 1))
+    figure.text(0.5, 0.5, "0")
+    FigureCanvasAgg(figure).draw()
+
+
 def _figure(width: float, height: float, ncols: int = 1, **kw):
     from matplotlib.figure import Figure
 

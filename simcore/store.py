@@ -185,17 +185,21 @@ class RunWriter:
         started = time.perf_counter()
         staging = self.staging
         provenance = _provenance(result)
-        # The given-data sensitivity reads its worlds' event times from the open file.
-        groups = summary_groups(result, provenance)
         self.sink.set_attributes(_root_attributes(provenance))
         self.sink.close()
-        for path, dataset in groups.items():
-            dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
-        # run.nc is complete: the seed comparison and the charts are drawn in a forked child
-        # (one core) while this process writes the tables (the other core).
-        drawing = Forked(lambda: _draw_from_run(staging, with_charts))
+        # The seed comparison and the charts are drawn by a forked child (one core) while
+        # this process finishes run.nc and writes the tables (the other core). The child
+        # imports matplotlib at once and starts drawing when run.nc is complete. (Forked only
+        # now: a child holding an inherited handle of the open file would keep it locked.)
+        drawing = Forked(lambda: _draw_from_run(staging, with_charts),
+                         prepare=_import_drawing if with_charts else None)
         try:
             with runfile.stored_events(staging / RUN_FILE, result):
+                groups = summary_groups(result, provenance)   # sensitivity reads event times
+            for path, dataset in groups.items():
+                dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
+            drawing.go()
+            with runfile.stored_events(staging / RUN_FILE, result):   # both only read now
                 for name, make_table in CSV_TABLES.items():
                     make_table(result).to_csv(staging / name, index=False)
             # The exact bytes that were parsed, in their relative layout, so that a scenario's
@@ -207,6 +211,11 @@ class RunWriter:
         provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
         manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _import_drawing() -> None:
+    from .plotting import import_matplotlib
+    import_matplotlib()
 
 
 def _draw_from_run(folder: Path, with_charts: bool) -> None:

@@ -117,3 +117,40 @@ def test_compiled_table_lookup_is_bit_identical_to_numpy_interp(us, family):
     u = np.concatenate([us, special.ndtr(_TABLE_Z[::512]), [2.0**-53, 0.5, 1.0 - 2.0**-53]])
     expected = np.interp(special.ndtri(u), _TABLE_Z, dist._table)
     np.testing.assert_array_equal(interp_normal_scores(u, _TABLE_Z, dist._table), expected)
+
+
+@given(low=st.floats(1e-3, 1e3), width=st.floats(1e-6, 1e3), family=st.sampled_from(
+    ["loguniform", "uniform"]))
+def test_bounded_families_never_draw_outside_their_stated_bounds(low, width, family):
+    # exp(log(24)) is 24.000000000000004: without clipping a (0, 24]-hour driver was rejected.
+    high = low + width
+    dist = TypeAdapter(AnyFamily).validate_python({"family": family, "low": low, "high": high})
+    smallest, largest = dist.draw_range()
+    assert low <= smallest <= largest <= high
+
+
+def test_loguniform_reaching_24_stays_within_24():
+    dist = TypeAdapter(AnyFamily).validate_python(
+        {"family": "loguniform", "low": 9.30572040929699, "high": 24.0})
+    assert dist.draw_range()[1] <= 24.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(0.3, 60.0), b=st.floats(0.3, 60.0))
+def test_beta_table_is_finite_and_monotone_even_where_scipy_gives_up(a, b):
+    # scipy's betaincinv(1.03125, 0.75, u) is NaN for u < 6e-17; such a prior was rejected as
+    # "not finite" before the tail fallback.
+    dist = family({"family": "beta", "alpha": a, "beta": b, "low": 0.001, "high": 0.002})
+    table = dist._table
+    assert np.isfinite(table).all()
+    assert np.all(np.diff(table) >= 0)
+    assert 0.001 <= table[0] and table[-1] <= 0.002
+
+
+def test_beta_tail_fallback_agrees_with_the_exact_ppf_where_both_exist():
+    from simcore.distributions import _unit_beta_ppf
+    a, b = 1.03125, 0.75
+    u = np.array([2e-16, 1e-15, 1e-12])           # betaincinv still converges here
+    tail = np.exp((np.log(u * a) + special.betaln(a, b)) / a)
+    assert np.allclose(_unit_beta_ppf(a, b, u), tail, rtol=1e-6)
+    assert np.isfinite(_unit_beta_ppf(a, b, np.array([5e-17]))).all()

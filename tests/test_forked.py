@@ -47,3 +47,35 @@ def test_cancel_stops_the_child_and_wait_then_does_nothing(tmp_path):
     forked.cancel()
     forked.wait()
     assert not marker.exists()
+
+
+def test_a_prepared_child_works_only_after_go(tmp_path):
+    prepared, worked = tmp_path / "prepared", tmp_path / "worked"
+    forked = Forked(lambda: worked.write_text("w"), prepare=lambda: prepared.write_text("p"))
+    for _ in range(200):                     # the child prepares at once ...
+        if prepared.exists():
+            break
+        import time
+        time.sleep(0.01)
+    assert prepared.exists() and not worked.exists()   # ... but waits for go
+    forked.go()
+    forked.wait()
+    assert worked.exists()
+
+
+def test_a_prepared_child_that_is_cancelled_never_works(tmp_path):
+    worked = tmp_path / "worked"
+    forked = Forked(lambda: worked.write_text("w"), prepare=lambda: None)
+    forked.cancel()
+    assert not worked.exists()
+
+
+def test_an_unprepared_child_also_waits_for_go(tmp_path):
+    # The parent may still be writing the file the work reads (HDF5 locks it) until go().
+    import time
+    worked = tmp_path / "worked"
+    forked = Forked(lambda: worked.write_text("w"))
+    time.sleep(0.3)
+    assert not worked.exists()
+    forked.wait()
+    assert worked.exists()
