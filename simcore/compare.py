@@ -36,11 +36,6 @@ PRIOR_COLUMNS = ["run", "baseline", "driver", "field", "change", "baseline_value
 DRIVER_COLUMNS = ["run", "baseline", "driver", "change", "baseline_definition", "definition",
                   "baseline_median", "median", "baseline_interval", "interval"]
 TEXT_FIELDS = ("unit", "description", "rationale", "sources")
-# Tick marks of the film-time axis, in days: sparse enough not to collide over ten decades,
-# and a denser set for narrow ranges.
-ROUND_DAYS = (1 / 86400, 1 / 1440, 1 / 24, 1.0, 365.25 / 12, 365.25, 3652.5, 36525.0)
-DENSE_DAYS = (1 / 1440, 10 / 1440, 1 / 24, 6 / 24, 1.0, 7.0, 365.25 / 12, 365.25 / 4, 365.25,
-              3652.5)
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,9 +340,8 @@ class Comparison:
     def chart(self):
         """Event medians and film-time medians, baseline (black) to each other run (arrows)."""
         from matplotlib.figure import Figure
-        from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-        from .plotting import SCENARIO_COLOURS
+        from .plotting import SCENARIO_COLOURS, human_log_axis
 
         h = self.headlines
         events = h[(h["kind"] == "event") & (h["statistic"] == "p50")]
@@ -391,15 +385,7 @@ class Comparison:
         ax_ev.set_xlabel("median year (not reached by the horizon: drawn at horizon + 1)")
         ax_ev.set_title("When events happen: median year", fontsize=10, loc="left")
         ax_ev.legend(fontsize=7.5, loc="upper right")
-        ax_film.set_xscale("log")
-        low, high = ax_film.get_xlim()
-        ticks = [t for t in ROUND_DAYS if low <= t <= high]
-        if len(ticks) < 3:
-            ticks = [t for t in DENSE_DAYS if low <= t <= high]
-        if len(ticks) >= 2:
-            ax_film.xaxis.set_major_locator(FixedLocator(ticks))
-        ax_film.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human_duration(v)))
-        ax_film.xaxis.set_minor_formatter(NullFormatter())
+        human_log_axis(ax_film, "days", axis="x")
         ax_film.set_xlabel("time to generate a 90-minute film (log scale)")
         ax_film.set_title("Free user's film time: median world", fontsize=10, loc="left")
         return fig

@@ -61,6 +61,9 @@ LEGEND_SIZE = 7.5
 _MINUTE, _HOUR, _YEAR = 1 / 1440, 1 / 24, 365.25
 _COARSE_DURATIONS = (1 / 86400, 10 / 86400, _MINUTE, 10 * _MINUTE, _HOUR, 6 * _HOUR, 1.0, 7.0,
                      _YEAR / 12, _YEAR, 10 * _YEAR, 100 * _YEAR, 1000 * _YEAR)
+# Horizontal axes: duration labels are wide, so ticks 24 to 365-fold apart.
+_SPARSE_DURATIONS = (1 / 86400, _MINUTE, _HOUR, 1.0, _YEAR, 10 * _YEAR, 100 * _YEAR,
+                     1000 * _YEAR)
 _DENSE_DURATIONS = (1 / 86400, 2 / 86400, 5 / 86400, 10 / 86400, 20 / 86400, 30 / 86400,
                     _MINUTE, 2 * _MINUTE, 5 * _MINUTE, 10 * _MINUTE, 20 * _MINUTE, 30 * _MINUTE,
                     _HOUR, 2 * _HOUR, 3 * _HOUR, 6 * _HOUR, 12 * _HOUR, 1.0, 2.0, 3.0, 7.0, 14.0,
@@ -397,24 +400,30 @@ def tick_formatter(kind: str):
     return {"usd": _dollars, "percent": _chance}.get(kind, _plain)
 
 
-def human_log_axis(ax, kind: str) -> None:
-    """Log y axis with ticks at round values in human units (call after drawing the data)."""
-    ax.set_yscale("log")
-    low, high = ax.get_ylim()
+def human_log_axis(ax, kind: str, axis: str = "y") -> None:
+    """Log axis (``axis`` "y" or "x") with ticks at round values in human units (call after
+    drawing the data). Every chart with a duration, dollar or chance axis uses this one."""
+    getattr(ax, f"set_{axis}scale")("log")
+    low, high = getattr(ax, f"get_{axis}lim")()
     if kind in ("days", "seconds"):
         per_day = 1.0 if kind == "days" else 86400.0
-        ticks = _in_range([d * per_day for d in _COARSE_DURATIONS], low, high)
-        if len(ticks) < 4:
-            ticks = _in_range([d * per_day for d in _DENSE_DURATIONS], low, high)
+        sets = (_COARSE_DURATIONS, _DENSE_DURATIONS)
+        if axis == "x":
+            sets = (_SPARSE_DURATIONS, *sets)
+        for durations in sets:   # the sparsest set that still gives enough ticks
+            ticks = _in_range([d * per_day for d in durations], low, high)
+            if len(ticks) >= (3 if axis == "x" else 4):
+                break
     else:
         ticks = _decade_ticks(low, high)
     label = tick_formatter(kind)
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    ax.yaxis.set_major_locator(FixedLocator(ticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.set_ylim(low, high)
+    scale = getattr(ax, f"{axis}axis")
+    scale.set_major_locator(FixedLocator(ticks))
+    scale.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+    scale.set_minor_locator(NullLocator())
+    getattr(ax, f"set_{axis}lim")(low, high)
 
 
 def _year_ticks(ax, start: float, end: float, extra: Sequence[tuple[float, str]] = ()) -> None:

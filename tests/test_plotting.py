@@ -116,6 +116,20 @@ def test_duration_ticks_are_human_units(run):
     assert all(DURATION.match(label) for label in tick_labels(shot.axes[0]))
 
 
+@pytest.mark.parametrize("low,high", [(1e-4, 3e3), (0.5, 40.0), (1e-3, 1e5)])
+def test_horizontal_duration_ticks_are_human_and_far_enough_apart_not_to_collide(low, high):
+    # compare.png and the tornado put durations on x, where labels are wide.
+    ax = Figure().subplots()
+    ax.plot([low, high], [0, 1])
+    plotting.human_log_axis(ax, "days", axis="x")
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    labels = [plotting.tick_formatter("days")(t) for t in ticks]
+    assert len(ticks) >= 3 and all(DURATION.match(label) for label in labels), labels
+    if high / low > 1e5:   # wide ranges take the sparse set: never two ticks within 10x
+        assert min(np.diff(np.log10(ticks))) >= 1.0 - 1e-9
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+
+
 def test_money_and_chance_ticks_are_human_units(run):
     price = plotting.price_compute_chart(run)
     for ax in (price.axes[0], price.axes[2]):

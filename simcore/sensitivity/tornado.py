@@ -19,19 +19,15 @@ import math
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from .. import engine
+from ..plotting import human_log_axis
 from ..priors import PriorSet
 from ..units import human_duration
 from . import targets as tg
 
 LOW, HIGH = 0.1, 0.9
 COLOURS = {"low": "#4393c3", "high": "#d6604d"}
-# Round human durations (in days) for the film_days axis: 1 min, 10 min, 1 h, 6 h, 1 day,
-# 1 week, 1 month, 1 year, 10 years, 100 years.
-_DURATION_TICKS = [1 / 1440, 10 / 1440, 1 / 24, 6 / 24, 1.0, 7.0, 365.25 / 12, 365.25, 3652.5,
-                   36525.0]
 
 
 def tornado_targets(priors: PriorSet) -> list[tg.Target]:
@@ -139,13 +135,7 @@ def tornado_chart(table: pd.DataFrame, output: str, profile: str = tg.ALL_PROFIL
               for d, a, b in zip(sel["driver"], sel["driver_low"], sel["driver_high"])]
     ax.set_yticks(rows, labels, fontsize=8)
     if days:
-        ax.set_xscale("log")
-        low, high = ax.get_xlim()
-        ticks = [t for t in _DURATION_TICKS if low <= t <= high]
-        if len(ticks) >= 2:
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human_duration(v)))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        human_log_axis(ax, "days", axis="x")
         ax.set_xlabel("days for a free user to generate a 90-minute film (log scale)")
         base_words = human_duration(base)
     else:
