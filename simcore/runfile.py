@@ -158,12 +158,11 @@ class RunFileWriter:
         self.path = Path(path)
         self.rows = 0
         self.capacity = int(capacity)
-        self._datasets = self._event_datasets = None
         # HDF5 1.10's file format (readable by HDF5 >= 1.10, 2017): datasets of fixed size get
         # a "fixed array" chunk index, whose writes stay O(1) as the file grows (the default
-        # v1 B-tree made each chunk slower than the last: 10M draws took 12.6 s to write,
-        # now 4.0 s). No chunk cache: every write covers whole chunks, which then go straight
-        # to the file instead of through a copy (1M draws: 1.5 s -> 0.35 s).
+        # v1 B-tree made each chunk slower than the last). No chunk cache: every write covers
+        # whole chunks, which then go straight to the file instead of through a copy. Together
+        # (benchmarks/README.md): appending 1M draws 1.0 s -> 0.5 s, 10M draws 15.2 s -> 6.0 s.
         self._file = h5netcdf.File(self.path, "w", libver=("v110", "v110"), rdcc_nbytes=0)
         try:
             prior = self._file.create_group("prior")
@@ -194,6 +193,10 @@ class RunFileWriter:
             binding = events.create_variable(BINDING, ("sample",), np.int8, chunks=(rows,))
             binding.attrs.update(binding_attrs())
             self._events[BINDING] = binding
+            # The HDF5 datasets behind the variables (h5netcdf looks them up on every access).
+            self._sample_datasets = (self._prior_sample._h5ds, self._event_sample._h5ds)
+            self._datasets = [(name, v._h5ds, v.dtype) for name, v in self._drivers.items()]
+            self._event_datasets = [(name, v._h5ds, v.dtype) for name, v in self._events.items()]
         except BaseException:
             self._file.close()
             raise
@@ -207,12 +210,9 @@ class RunFileWriter:
             raise ValueError(f"{stop} rows exceed the file's capacity of {self.capacity}")
         # Straight to the HDF5 datasets, converted by numpy: h5netcdf's own __setitem__ and
         # HDF5's type conversion cost about as much again as the writing itself.
-        if self._datasets is None:   # h5netcdf looks these up anew on every access
-            self._datasets = [(name, v._h5ds, v.dtype) for name, v in self._drivers.items()]
-            self._event_datasets = [(name, v._h5ds, v.dtype) for name, v in self._events.items()]
         sample = np.arange(start, stop)
-        self._prior_sample._h5ds[start:stop] = sample
-        self._event_sample._h5ds[start:stop] = sample
+        for dataset in self._sample_datasets:
+            dataset[start:stop] = sample
         for name, dataset, dtype in self._datasets:
             dataset[start:stop] = np.asarray(drivers[name], dtype=dtype)
         for name, dataset, dtype in self._event_datasets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 import pytest
 
@@ -39,7 +40,6 @@ def test_cancel_stops_the_child_and_wait_then_does_nothing(tmp_path):
     marker = tmp_path / "never"
 
     def slow():
-        import time
         time.sleep(30)
         marker.write_text("late")
 
@@ -55,7 +55,6 @@ def test_a_prepared_child_works_only_after_go(tmp_path):
     for _ in range(200):                     # the child prepares at once ...
         if prepared.exists():
             break
-        import time
         time.sleep(0.01)
     assert prepared.exists() and not worked.exists()   # ... but waits for go
     forked.go()
@@ -72,7 +71,6 @@ def test_a_prepared_child_that_is_cancelled_never_works(tmp_path):
 
 def test_an_unprepared_child_also_waits_for_go(tmp_path):
     # The parent may still be writing the file the work reads (HDF5 locks it) until go().
-    import time
     worked = tmp_path / "worked"
     forked = Forked(lambda: worked.write_text("w"))
     time.sleep(0.3)

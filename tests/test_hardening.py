@@ -603,8 +603,8 @@ def _positive_entry(draw, upper: float = math.inf):
         return E("lognormal", **params)
     if kind == "loguniform":
         span = draw(st.floats(0.001, 20.0))
-        # Never below the model's magnitude limit (1e-100): m may be 1e-90.
-        low = max(m / 10 ** span, m * 1e-9 if m < 1e-80 else 0.0) if bounded else m
+        # Never below the model's magnitude limit (m may be 1e-90, span up to 20 decades).
+        low = max(m / 10 ** span, 10.0 / DRIVER_MAGNITUDE_LIMIT) if bounded else m
         return E("loguniform", low=low, high=m if bounded else m * 10 ** span)
     if kind in ("uniform", "triangular", "pert", "beta"):
         low = m * draw(st.floats(0.001, 0.9))
