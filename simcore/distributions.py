@@ -91,7 +91,7 @@ class _Tabulated(Family):
         return self.exact_ppf(special.ndtr(_TABLE_Z))
 
     def ppf(self, u):
-        from .tabulated import interp_normal_scores   # numba: loaded only when sampling
+        from .normal_scores import interp_normal_scores   # numba: loaded only when sampling
         return interp_normal_scores(u, _TABLE_Z, self._table)
 
     def _range_values(self):
@@ -180,9 +180,8 @@ class Lognormal(_Interval):
         return (mu - math.log(self.low)) / self.z, (math.log(self.high) - mu) / self.z
 
     def ppf(self, u):
-        z = special.ndtri(u)
-        sigma_low, sigma_high = self.sigmas
-        return np.exp(self.log_median + z * np.where(z < 0, sigma_low, sigma_high))
+        from .normal_scores import split_lognormal_ppf
+        return split_lognormal_ppf(u, self.log_median, *self.sigmas)
 
 
 class LogUniform(Family):

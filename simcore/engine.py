@@ -185,10 +185,11 @@ def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: floa
     from . import kernel
 
     n = next(iter(drivers.values())).size
-    matrix = np.column_stack([np.broadcast_to(drivers[name], (n,)).astype(float)
-                              for name in kernel.DRIVER_ORDER])
-    if clock is None:
-        clock = np.full((n, model.MAX_REGIME_SWITCHES), 0.5)
+    # Fortran order, as run_forecast's chunks: one compiled specialisation of the kernel.
+    matrix = np.asfortranarray(np.column_stack([np.broadcast_to(drivers[name], (n,)).astype(float)
+                                                for name in kernel.DRIVER_ORDER]))
+    clock = np.asfortranarray(np.full((n, model.MAX_REGIME_SWITCHES), 0.5) if clock is None
+                              else clock, dtype=float)
     counts = np.zeros((1, kernel.N_SERIES, t_rel.size * LogHistogram.n_bins), dtype=np.int32)
     paths = np.empty((n, kernel.N_SERIES, t_rel.size))
     event_matrix = np.empty((n, kernel.N_EVENTS))

@@ -54,7 +54,10 @@ class Forked:
             work, self._work = self._work, None
             work()
         elif self._go is not None:
-            os.write(self._go, b"1")
+            try:
+                os.write(self._go, b"1")
+            except BrokenPipeError:
+                pass            # the child has already failed (in prepare): wait() says why
             os.close(self._go)
             self._go = None
 

@@ -192,7 +192,7 @@ class RunWriter:
         # imports matplotlib at once and starts drawing when run.nc is complete. (Forked only
         # now: a child holding an inherited handle of the open file would keep it locked.)
         drawing = Forked(lambda: _draw_from_run(staging, with_charts),
-                         prepare=_import_drawing if with_charts else None)
+                         prepare=_prepare_drawing if with_charts else None)
         try:
             with runfile.stored_events(staging / RUN_FILE, result):
                 groups = summary_groups(result, provenance)   # sensitivity reads event times
@@ -213,9 +213,9 @@ class RunWriter:
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def _import_drawing() -> None:
-    from .plotting import import_matplotlib
-    import_matplotlib()
+def _prepare_drawing() -> None:
+    from .plotting import prepare_drawing
+    prepare_drawing()
 
 
 def _draw_from_run(folder: Path, with_charts: bool) -> None:

@@ -108,7 +108,7 @@ def test_compiled_table_lookup_is_bit_identical_to_numpy_interp(us, family):
     from scipy import special
 
     from simcore.distributions import _TABLE_Z
-    from simcore.tabulated import interp_normal_scores
+    from simcore.normal_scores import interp_normal_scores
 
     dist = (Beta(family="beta", alpha=0.4, beta=0.7) if family == "beta"
             else Pert(family="pert", low=1.0, mode=2.0, high=9.0))

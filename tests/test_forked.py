@@ -77,3 +77,13 @@ def test_an_unprepared_child_also_waits_for_go(tmp_path):
     assert not worked.exists()
     forked.wait()
     assert worked.exists()
+
+
+def test_a_child_failing_in_prepare_reports_its_own_error_not_a_broken_pipe(tmp_path):
+    def broken_prepare():
+        raise ImportError("no module named 'matplotlib'")
+
+    forked = Forked(lambda: None, prepare=broken_prepare)
+    time.sleep(0.3)          # the child has failed and closed its end of the go pipe
+    with pytest.raises(RuntimeError, match="ImportError: no module named 'matplotlib'"):
+        forked.wait()
