@@ -52,12 +52,14 @@ class RunResult:
         """Summaries of an event's times (profile: index into PROFILES for per-profile events)."""
         key = (name, profile)
         if key not in self._event_times:
-            times = self.events[name]
-            column = np.asarray(times[:] if profile is None else times[:, profile])
-            summary = EventTimes(column)
-            if self.streamed:   # ten million draws x 15 events would not fit in memory
-                summary.release(year_ends(self.priors.as_of_year, self.horizon_year))
-            self._event_times[key] = summary
+            # Every profile's column from one read: on disk they share each HDF5 chunk.
+            times = np.asarray(self.events[name][:])
+            columns = {None: times} if times.ndim == 1 else dict(enumerate(times.T))
+            for column_profile, column in columns.items():
+                summary = EventTimes(np.ascontiguousarray(column))
+                if self.streamed:   # ten million draws x 15 events would not fit in memory
+                    summary.release(year_ends(self.priors.as_of_year, self.horizon_year))
+                self._event_times[(name, column_profile)] = summary
         return self._event_times[key]
 
     @property
@@ -105,14 +107,17 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     in_memory = sink is None
     kept = draws if in_memory else n_paths
     # Columns in the kernel's order: chunks are written in place and handed to the kernel
-    # without copying. Streamed runs reuse one chunk-sized buffer and copy out the kept head.
+    # without copying. Streamed runs use two chunk-sized buffers: one is written to run.nc by
+    # a background thread (h5py releases the GIL while HDF5 writes) while the next chunk is
+    # sampled and simulated into the other, and copy out the kept head.
     rows = draws if in_memory else min(chunk_size, draws)
-    driver_matrix = np.empty((rows, len(kernel.DRIVER_ORDER)), order="F")
-    event_matrix = np.empty((rows, kernel.N_EVENTS))
-    head_drivers = driver_matrix if in_memory else np.empty((kept, driver_matrix.shape[1]))
-    head_events = event_matrix if in_memory else np.empty((kept, kernel.N_EVENTS))
+    buffers = [(np.empty((rows, len(kernel.DRIVER_ORDER)), order="F"),
+                np.empty((rows, kernel.N_EVENTS))) for _ in range(1 if in_memory else 2)]
+    head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(kernel.DRIVER_ORDER)))
+    head_events = buffers[0][1] if in_memory else np.empty((kept, kernel.N_EVENTS))
     binding = np.empty(draws, dtype=np.int8)
     timings = {"sampling": 0.0, "model": 0.0, "streaming": 0.0}
+    writer = _ChunkWriter(sink, timings) if sink is not None else None
 
     def result_so_far(n: int) -> RunResult:
         total_counts = counts.sum(axis=0, dtype=np.int64)
@@ -121,6 +126,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
         head = min(kept, n)
         events = unpack_events(head_events[:head], binding[:head])
         if not in_memory:
+            writer.flush()
             events = {**sink.events(), "novel_to_movie_binding": binding[:n]}
         return RunResult(
             priors=priors, seed=seed, draws=n, chunk_size=chunk_size, time_abs=t_abs,
@@ -132,39 +138,49 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
 
     checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
     start = 0
-    while start < draws:
-        stop = min(start + chunk_size, checkpoint)
-        tick = time.perf_counter()
-        offset = start if in_memory else 0
-        matrix = driver_matrix[offset:offset + stop - start]
-        chunk_events = event_matrix[offset:offset + stop - start]
-        sample_drivers(priors, seed, start, stop, copula, out=matrix, order=kernel.DRIVER_ORDER)
-        clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
-        tock = time.perf_counter()
-        chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
-        kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
-                              binding[start:stop], chunk_paths, chunk_paths.shape[0])
-        timings["sampling"] += tock - tick
-        timings["model"] += time.perf_counter() - tock
-        if not in_memory:
+    chunk_number = 0
+    try:
+        while start < draws:
+            stop = min(start + chunk_size, checkpoint)
             tick = time.perf_counter()
-            if start < kept:
-                head_drivers[start:min(stop, kept)] = matrix[:kept - start]
-                head_events[start:min(stop, kept)] = chunk_events[:kept - start]
-            sink.append(start,
-                        {name: matrix[:, j] for j, name in enumerate(kernel.DRIVER_ORDER)},
-                        unpack_events(chunk_events, binding[start:stop]))
-            timings["streaming"] += time.perf_counter() - tick
-        if on_chunk is not None:
-            on_chunk(stop - start)
-        start = stop
-        if stop == checkpoint and until is not None:
-            needed = until(result_so_far(stop))
-            if needed <= stop:
-                break
-            checkpoint = min(needed, draws)
-        elif stop == checkpoint:
-            checkpoint = draws
+            driver_buffer, event_buffer = buffers[chunk_number % len(buffers)]
+            chunk_number += 1
+            offset = start if in_memory else 0
+            matrix = driver_buffer[offset:offset + stop - start]
+            chunk_events = event_buffer[offset:offset + stop - start]
+            sample_drivers(priors, seed, start, stop, copula, out=matrix,
+                           order=kernel.DRIVER_ORDER)
+            clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
+            tock = time.perf_counter()
+            chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
+            kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
+                                  binding[start:stop], chunk_paths, chunk_paths.shape[0])
+            timings["sampling"] += tock - tick
+            timings["model"] += time.perf_counter() - tock
+            if writer is not None:
+                if start < kept:
+                    head_drivers[start:min(stop, kept)] = matrix[:kept - start]
+                    head_events[start:min(stop, kept)] = chunk_events[:kept - start]
+                # The buffer written now is not reused before the next chunk's write is
+                # submitted, which waits for this one.
+                writer.submit(start,
+                              {name: matrix[:, j] for j, name in enumerate(kernel.DRIVER_ORDER)},
+                              unpack_events(chunk_events, binding[start:stop]))
+            if on_chunk is not None:
+                on_chunk(stop - start)
+            start = stop
+            if stop == checkpoint and until is not None:
+                needed = until(result_so_far(stop))
+                if needed <= stop:
+                    break
+                checkpoint = min(needed, draws)
+            elif stop == checkpoint:
+                checkpoint = draws
+        if writer is not None:
+            writer.flush()
+    finally:
+        if writer is not None:
+            writer.close()
 
     tick = time.perf_counter()
     result = result_so_far(start)
@@ -212,3 +228,39 @@ def unpack_events(event_matrix: np.ndarray, binding: np.ndarray) -> dict[str, np
     events["novel_to_movie_free_user"] = event_matrix[:, N_FILM_EVENTS + 1:]
     events["novel_to_movie_binding"] = binding
     return events
+
+
+class _ChunkWriter:
+    """Appends chunks to a :class:`~simcore.runfile.RunFileWriter` on one background thread,
+    one chunk in flight at a time: ``submit`` first waits for the previous write (and raises
+    what it raised). Time spent waiting for writes is the run's ``streaming`` timing."""
+
+    def __init__(self, sink: RunFileWriter, timings: dict[str, float]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._sink, self._timings = sink, timings
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simcore-run.nc")
+        self._pending = None
+
+    def submit(self, start: int, drivers, events) -> None:
+        self.flush()
+        self._pending = self._pool.submit(self._sink.append, start, drivers, events)
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            tick = time.perf_counter()
+            pending, self._pending = self._pending, None
+            try:
+                pending.result()
+            finally:
+                self._timings["streaming"] += time.perf_counter() - tick
+
+    def close(self) -> None:
+        """Wait for a write in flight even when failing or interrupted: the sink is closed
+        next, and HDF5 must not be closed under a write."""
+        try:
+            if self._pending is not None:
+                self._pending.exception()
+        finally:
+            self._pending = None
+            self._pool.shutdown(wait=True)
