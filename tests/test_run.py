@@ -225,3 +225,39 @@ def test_event_summaries_match_the_sorted_definitions(values):
     np.testing.assert_array_equal(summary.probability_by(years), expected)
     assert np.all(np.diff(summary.probability_by(years)) >= 0)
     assert summary.p_not_by_horizon == np.mean(np.isinf(times))
+
+
+# Values as event columns have them (a censored mass, ties at as_of, a narrow range), and any
+# floats at all: the bucketed selection must equal numpy's partition exactly.
+_EVENT_LIKE = st.one_of(st.floats(2026.0, 2047.0), st.just(math.inf), st.just(2026.9))
+_ANY_FLOAT = st.floats(allow_nan=False)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(st.lists(_EVENT_LIKE, min_size=1, max_size=3000),
+                 st.lists(_ANY_FLOAT, min_size=1, max_size=300)),
+       st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7))
+def test_order_statistics_equal_numpy_partition(values, fractions):
+    from simcore.summaries import order_statistics
+    times = np.array(values)
+    ranks = np.unique(np.minimum((np.array(fractions) * times.size).astype(int), times.size - 1))
+    np.testing.assert_array_equal(order_statistics(times, ranks),
+                                  np.partition(times, ranks)[ranks])
+
+
+def test_order_statistics_fall_back_to_numpy_with_nan():
+    from simcore.summaries import order_statistics
+    times = np.array([3.0, np.nan, 1.0, 2.0, np.inf])
+    np.testing.assert_array_equal(order_statistics(times, np.array([0, 3, 4])),
+                                  np.partition(times, [0, 3, 4])[[0, 3, 4]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(_EVENT_LIKE, st.floats(1990.0, 2100.0), st.just(-math.inf)),
+                min_size=1, max_size=500))
+def test_year_slot_counts_equal_the_bincount_of_year_slots(values):
+    from simcore.summaries import year_slot_counts, year_slots
+    times = np.array(values)
+    years = np.arange(2026, 2046)
+    np.testing.assert_array_equal(year_slot_counts(times, years),
+                                  np.bincount(year_slots(times, years), minlength=years.size + 1))
