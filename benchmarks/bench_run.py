@@ -44,6 +44,9 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 def one_run(draws: int, priors: Path, workdir: Path, extra: list[str]) -> tuple[float, float]:
     out = workdir / f"run-{draws}-{time.monotonic_ns()}"
+    # Each run starts with the previous one's file written back: a 10M-draw run.nc is 3 GB,
+    # and the kernel throttles a writer while that much is still dirty in the page cache.
+    os.sync()
     sample = timed([sys.executable, "-m", "simcore", "run", str(priors), "--draws", str(draws),
                     "--out", str(out), "--quiet", *extra])
     shutil.rmtree(out)

@@ -193,11 +193,18 @@ class RunWriter:
         # now: a child holding an inherited handle of the open file would keep it locked.)
         drawing = Forked(lambda: _draw_from_run(staging, with_charts),
                          prepare=_prepare_drawing if with_charts else None)
+        timings = provenance["timings_seconds"]
+
+        def lap(name: str) -> None:
+            timings[name] = round(time.perf_counter() - started - sum(
+                timings.get(k, 0.0) for k in _WRITING_LAPS), 4)
+
         try:
             with runfile.stored_events(staging / RUN_FILE, result):
                 groups = summary_groups(result, provenance)   # sensitivity reads event times
             for path, dataset in groups.items():
                 dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
+            lap("writing_summary_groups")
             drawing.go()
             with runfile.stored_events(staging / RUN_FILE, result):   # both only read now
                 for name, make_table in CSV_TABLES.items():
@@ -205,12 +212,18 @@ class RunWriter:
             # The exact bytes that were parsed, in their relative layout, so that a scenario's
             # ``extends`` resolves among the copies (simcore verify reruns them).
             copy_prior_files(result.priors, staging)
+            lap("writing_tables")
             drawing.wait()
+            lap("writing_charts_wait")
         finally:
             drawing.cancel()
-        provenance["timings_seconds"]["writing"] = round(time.perf_counter() - started, 4)
+        timings["writing"] = round(time.perf_counter() - started, 4)
         manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+# Parts of RunWriter.finish's time, in order, recorded in the manifest's timings_seconds.
+_WRITING_LAPS = ("writing_summary_groups", "writing_tables", "writing_charts_wait")
 
 
 def _prepare_drawing() -> None:
