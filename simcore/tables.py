@@ -38,6 +38,7 @@ def percentiles(result: RunResult) -> pd.DataFrame:
 
 def event_columns(result: RunResult) -> list[tuple[str, str, EventTimes]]:
     """(event, profile, its times) for every event and profile."""
+    result.summarise_events(event_names())
     columns = []
     for name in event_names():
         if result.events[name].ndim == 2:
