@@ -952,6 +952,9 @@ CHARTS: dict[str, Chart] = {
 }
 # Drawn by `simcore run` (kept small so a run stays fast); `simcore plot` draws all of CHARTS.
 STANDARD_SET = ("film_days", "film_events", "novel_to_movie")
+# The run.nc groups the standard set and the seed comparison read (simcore run opens only
+# these: /prior would take most of the opening time).
+STANDARD_SET_GROUPS = ("trajectories", "trajectories/paths", "events")
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_SEED = _DEFAULT_SEED = object()   # "the shipped seed forecast, if installed"
 

@@ -232,8 +232,9 @@ def _prepare_drawing() -> None:
 
 
 def _draw_from_run(folder: Path, with_charts: bool) -> None:
+    from .plotting import STANDARD_SET_GROUPS
     from .seed import write_comparison
-    with load_run(folder) as tree:
+    with load_run(folder, STANDARD_SET_GROUPS) as tree:
         write_comparison(tree, folder)          # seed_comparison.csv (Q9)
         if with_charts:
             from .plotting import draw_standard_set
@@ -329,6 +330,15 @@ def copy_prior_files(priors, folder: Path) -> list[dict]:
     return entries
 
 
-def load_run(run_dir: str | Path) -> xr.DataTree:
-    """The stored run as a DataTree (groups prior, trajectories, events; provenance in attrs)."""
-    return xr.open_datatree(Path(run_dir) / RUN_FILE, engine="h5netcdf")
+def load_run(run_dir: str | Path, groups: tuple[str, ...] | None = None) -> xr.DataTree:
+    """The stored run as a DataTree (groups prior, trajectories, events, sensitivity;
+    provenance in attrs), or only the root and ``groups`` (e.g. ``"trajectories/paths"``):
+    opening /prior's 47 variables is most of the time open_datatree takes."""
+    path = Path(run_dir) / RUN_FILE
+    if groups is None:
+        return xr.open_datatree(path, engine="h5netcdf")
+    parts = {"/": xr.open_dataset(path, engine="h5netcdf"),
+             **{f"/{g}": xr.open_dataset(path, group=g, engine="h5netcdf") for g in groups}}
+    tree = xr.DataTree.from_dict(parts)
+    tree.set_close(lambda: [part.close() for part in parts.values()])
+    return tree

@@ -261,3 +261,21 @@ def test_year_slot_counts_equal_the_bincount_of_year_slots(values):
     years = np.arange(2026, 2046)
     np.testing.assert_array_equal(year_slot_counts(times, years),
                                   np.bincount(year_slots(times, years), minlength=years.size + 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_EVENT_LIKE, st.just(-math.inf), st.floats(1990.0, 2100.0)),
+                min_size=1, max_size=2000),
+       st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7), st.booleans())
+def test_one_pass_event_summary_equals_the_separate_ones(values, fractions, strided):
+    """event_summary with the run's bounds gives what order_statistics and year_slot_counts
+    give, for strided columns too, and falls back to them for times outside the bounds."""
+    from simcore.summaries import event_summary, order_statistics, year_slot_counts
+    times = np.array(values)
+    if strided:   # a column of a (draws, profiles) read, as the tables get them
+        times = np.stack([times, np.zeros_like(times)], axis=1)[:, 0]
+    ranks = np.unique(np.minimum((np.array(fractions) * times.size).astype(int), times.size - 1))
+    years = np.arange(2026, 2046)
+    got, slots = event_summary(times, ranks, years, 2026.0, 2047.0)
+    np.testing.assert_array_equal(got, order_statistics(np.ascontiguousarray(times), ranks))
+    np.testing.assert_array_equal(slots, year_slot_counts(times, years))
