@@ -23,7 +23,9 @@ from .summaries import EventTimes, LogHistogram, year_ends
 if TYPE_CHECKING:
     from .runfile import RunFileWriter
 
-DEFAULT_CHUNK_SIZE = 65_536
+# Draws per chunk: 131,072 measured ~10% faster than 65,536 end to end in the engine (fewer
+# parallel launches and run.nc writes per draw; 262,144 no faster), for 2 x 61 MB of buffers.
+DEFAULT_CHUNK_SIZE = 131_072
 DEFAULT_PATHS = 200
 
 
