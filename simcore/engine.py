@@ -8,6 +8,7 @@ only the first draws kept in memory for the given-data sensitivity.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -69,22 +70,20 @@ class RunResult:
             return
         from concurrent.futures import ThreadPoolExecutor
         buffers = threading.local()   # one read buffer per thread, reused for every event
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        pool = ThreadPoolExecutor(max_workers=2)
+        try:
             list(pool.map(lambda name: self._summarise(name, buffers), missing))
+        except BaseException:
+            # Ctrl-C: drop the events not started; the file is closed only after the ones
+            # being read are done.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _summarise(self, name: str, buffers: threading.local | None = None) -> None:
         source = self.events[name]
         if self.streamed and hasattr(source, "read_direct"):
-            # Into a reused buffer: a fresh 160 MB array per event (10M draws) costs as much
-            # in page faults as reading it.
-            cache = getattr(buffers, "arrays", None) if buffers is not None else None
-            if cache is None:
-                cache = {}
-                if buffers is not None:
-                    buffers.arrays = cache
-            times = cache.get(source.shape)
-            if times is None:
-                times = cache[source.shape] = np.empty(source.shape)
+            times = _read_buffer(buffers, source.shape, self.draws * len(model.PROFILES))
             source.read_direct(times)
         else:
             times = np.asarray(source[:])
@@ -92,17 +91,29 @@ class RunResult:
         # columns stay strided views (the summaries read them in place).
         columns = {None: times} if times.ndim == 1 else dict(enumerate(times.T))
         for column_profile, column in columns.items():
+            summary = EventTimes(column)
             if self.streamed:   # ten million draws x 15 events would not fit in memory
-                summary = EventTimes(column)
                 summary.release(year_ends(self.priors.as_of_year, self.horizon_year),
                                 bounds=(float(self.time_abs[0]), self.horizon_year))
-            else:
-                summary = EventTimes(np.ascontiguousarray(column))
             self._event_times[(name, column_profile)] = summary
 
     @property
     def horizon_year(self) -> float:
         return float(self.time_abs[-1])
+
+
+def _read_buffer(buffers: threading.local | None, shape: tuple[int, ...],
+                 capacity: int) -> np.ndarray:
+    """An array of ``shape`` for reading an event into: a view of this thread's buffer of
+    ``capacity`` values, allocated once (a fresh 160 MB array per event at 10M draws costs as
+    much in page faults as reading it), or a new array without ``buffers``."""
+    size = math.prod(shape)
+    flat = getattr(buffers, "flat", None) if buffers is not None else None
+    if flat is None or flat.size < size:
+        flat = np.empty(size if buffers is None else max(size, capacity))
+        if buffers is not None:
+            buffers.flat = flat
+    return flat[:size].reshape(shape)
 
 
 def time_grid(priors: PriorSet) -> np.ndarray:

@@ -262,6 +262,9 @@ def _crossing(rows, n_rows, offset0, t):
 # row instead of one per draw. Measured on 1M draws (2 threads): 2.0 s with per-draw float
 # scratch and batches of 64, 1.3-1.4 s this way at 1,024-4,096 (benchmarks/README.md).
 BATCH = 4096
+# The batch's bin indices take at most this many uint16 values per thread (6.6 MB: 4,096 draws
+# on the baseline's 81 grid times); finer grids get smaller batches.
+_BIN_SCRATCH_VALUES = BATCH * N_SERIES * 81
 @njit(cache=True)
 def _threshold_crossings(row, thresholds, t, out, stride):
     """First crossings of one series below each of several decreasing thresholds, in a single
@@ -316,11 +319,12 @@ def simulate_chunk(drivers, t, t_abs, clock, counts, events, binding, paths, n_p
     for block in prange(blocks):
         traj = np.empty((N_SERIES, n_times))
         gaps = np.empty((N_REQUIREMENTS + 1, n_times))
-        bins = np.empty((BATCH, N_SERIES, n_times), np.uint16)
+        batch = min(BATCH, max(64, _BIN_SCRATCH_VALUES // (N_SERIES * n_times)))
+        bins = np.empty((batch, N_SERIES, n_times), np.uint16)
         hist = counts[block]
         first, end = block * per_block, min(n, (block + 1) * per_block)
-        for batch_start in range(first, end, BATCH):
-            size = min(BATCH, end - batch_start)
+        for batch_start in range(first, end, batch):
+            size = min(batch, end - batch_start)
             for b in range(size):
                 i = batch_start + b
                 _simulate_draw(drivers[i], t, clock[i], traj, gaps)

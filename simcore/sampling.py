@@ -41,6 +41,8 @@ def uniforms(seed: int, name: str, start: int, stop: int,
     skip = start % _WORDS_PER_COUNTER
     raw = bits.random_raw(stop - start + skip)[skip:]
     out = np.empty(raw.size) if out is None else out
+    if out.shape != raw.shape:   # compiled code does not check bounds
+        raise ValueError(f"out has shape {out.shape}, need {raw.shape}")
     _unit_floats(raw, out)
     return out
 

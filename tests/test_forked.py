@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -84,6 +85,13 @@ def test_a_child_failing_in_prepare_reports_its_own_error_not_a_broken_pipe(tmp_
         raise ImportError("no module named 'matplotlib'")
 
     forked = Forked(lambda: None, prepare=broken_prepare)
-    time.sleep(0.3)          # the child has failed and closed its end of the go pipe
+    # Until the child has exited (a zombie, not yet reaped), go() could still write to it.
+    status = Path(f"/proc/{forked._pid}/stat")
+    for _ in range(500):
+        if status.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the child did not exit after its prepare failed")
     with pytest.raises(RuntimeError, match="ImportError: no module named 'matplotlib'"):
         forked.wait()

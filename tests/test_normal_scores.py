@@ -59,3 +59,21 @@ def test_uniforms_are_the_numpy_conversion_of_the_raw_philox_words(seed, start, 
     raw = bits.random_raw(start + length)[start:]
     expected = ((raw >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0**-52
     np.testing.assert_array_equal(uniforms(seed, "driver", start, start + length), expected)
+
+
+def test_where_the_compiled_ndtri_differs_from_scipy_scipy_is_used(monkeypatch):
+    """On a platform whose scipy rounds differently (fused multiply-adds), the three functions
+    fall back to scipy's ufunc and the numpy expressions they replace."""
+    from simcore import normal_scores as ns
+    from simcore.distributions import _TABLE_Z, Beta
+
+    monkeypatch.setattr(ns, "_MATCHES_SCIPY", False)
+    u = _every_region(np.random.default_rng(5))[::20]
+    u = u[(u > 0.0) & (u < 1.0)]
+    z = special.ndtri(u)
+    np.testing.assert_array_equal(ns.normal_scores(u), z)
+    np.testing.assert_array_equal(ns.split_lognormal_ppf(u, 1.0, 0.5, 2.0),
+                                  np.exp(1.0 + z * np.where(z < 0, 0.5, 2.0)))
+    table = Beta(family="beta", alpha=0.4, beta=0.7)._table
+    np.testing.assert_array_equal(ns.interp_normal_scores(u, _TABLE_Z, table),
+                                  np.interp(z, _TABLE_Z, table))

@@ -279,3 +279,28 @@ def test_one_pass_event_summary_equals_the_separate_ones(values, fractions, stri
     got, slots = event_summary(times, ranks, years, 2026.0, 2047.0)
     np.testing.assert_array_equal(got, order_statistics(np.ascontiguousarray(times), ranks))
     np.testing.assert_array_equal(slots, year_slot_counts(times, years))
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(500, 20_000), seed=st.integers(0, 2**32 - 1),
+       censored=st.floats(0.0, 0.5), tied=st.floats(0.0, 0.5),
+       fractions=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7))
+def test_in_range_selection_takes_the_fast_path_and_equals_numpy(n, seed, censored, tied,
+                                                                   fractions):
+    """Thousands of times inside the bounds (a censored share at +inf, a tied share at the
+    lower bound, some at -inf and at the upper bound): the one-pass path itself, not its
+    fallback, gives np.partition's values and the year counts."""
+    from simcore.summaries import _SELECTION_BUCKETS, _select_in_range, year_slot_counts
+    rng = np.random.default_rng(seed)
+    times = 2026.0 + 21.0 * rng.random(n)
+    kind = rng.random(n)
+    times[kind < censored] = math.inf
+    times[(kind >= censored) & (kind < censored + tied)] = 2026.0
+    times[rng.integers(0, n, 3)] = [2047.0, -math.inf, 2046.999999999]
+    ranks = np.unique(np.minimum((np.array(fractions) * n).astype(int), n - 1))
+    years = np.arange(2026, 2046)
+    out = np.empty(ranks.size)
+    slots = np.zeros(years.size + 1, dtype=np.int64)
+    assert _select_in_range(times, ranks, 2026.0, 2047.0, _SELECTION_BUCKETS, 2027.0, slots, out)
+    np.testing.assert_array_equal(out, np.partition(times, ranks)[ranks])
+    np.testing.assert_array_equal(slots, year_slot_counts(times, years))
