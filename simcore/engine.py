@@ -305,11 +305,8 @@ class _ChunkWriter:
                 self._timings["streaming"] += time.perf_counter() - tick
 
     def close(self) -> None:
-        """Wait for a write in flight even when failing or interrupted: the sink is closed
-        next, and HDF5 must not be closed under a write."""
-        try:
-            if self._pending is not None:
-                self._pending.exception()
-        finally:
-            self._pending = None
-            self._pool.shutdown(wait=True)
+        """Wait for a write in flight even when failing or interrupted (its error, if any, is
+        dropped: the run is failing already): the sink is closed next, and HDF5 must not be
+        closed under a write."""
+        self._pending = None
+        self._pool.shutdown(wait=True)

@@ -265,6 +265,8 @@ BATCH = 4096
 # The batch's bin indices take at most this many uint16 values per thread (6.6 MB: 4,096 draws
 # on the baseline's 81 grid times); finer grids get smaller batches.
 _BIN_SCRATCH_VALUES = BATCH * N_SERIES * 81
+
+
 @njit(cache=True)
 def _threshold_crossings(row, thresholds, t, out, stride):
     """First crossings of one series below each of several decreasing thresholds, in a single

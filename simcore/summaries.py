@@ -347,9 +347,6 @@ class EventTimes:
             return float("nan")
         return (high - low) / 2.0
 
-    def year_slots(self, years: np.ndarray) -> np.ndarray:
-        return year_slots(self._needs_times("year slots"), years)
-
     def probability_by(self, years: np.ndarray) -> np.ndarray:
         """P(event by the end of each year) = the empirical CDF at Y + 1 (decimal years)."""
         missing = [float(y) for y in years if float(y) not in self._p_by]

@@ -148,3 +148,24 @@ def test_cli_until_mcse_reports_the_draws_reached(tmp_path):
         assert run["prior"].sizes["sample"] == run["events"].sizes["sample"] == manifest["draws"]
         assert np.isfinite(run["prior"]["alg_halving_years"].values).all()
         assert (run["events"]["sample"].values == np.arange(manifest["draws"])).all()
+
+
+def test_closing_the_chunk_writer_waits_for_the_write_in_flight():
+    """An interrupted run closes run.nc right after the writer: the write must be over."""
+    import threading
+    import time
+
+    from simcore.engine import _ChunkWriter
+
+    class SlowSink:
+        finished = threading.Event()
+
+        def append(self, start, drivers, events):
+            time.sleep(0.3)
+            self.finished.set()
+
+    sink = SlowSink()
+    writer = _ChunkWriter(sink, {"streaming": 0.0})
+    writer.submit(0, {}, {})
+    writer.close()
+    assert sink.finished.is_set()
