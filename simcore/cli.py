@@ -172,12 +172,27 @@ def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_char
          state):
     import time
 
+    from .drawing import start_drawing
+
+    # First, while this process is small and single-threaded: the drawing process imports
+    # what it needs beside this one's start-up.
+    drawing = start_drawing(with_charts=not no_charts)
+    try:
+        _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
+                            no_charts, quiet, state, drawing, time.perf_counter())
+    finally:
+        drawing.cancel()
+
+
+def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
+                        no_charts, quiet, state, drawing, started):
+    import time
+
     from . import engine, store
     from .answer import summary_text
     from .model import MODEL_DRIVERS
     from .priors import load_priors
 
-    started = time.perf_counter()
     prior_set = load_priors(priors, required=set(MODEL_DRIVERS))
     out = out or store.default_run_dir(priors, seed)
     store.check_run_dir(out, force)
@@ -213,7 +228,7 @@ def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_char
         result.timings["process_to_engine_end"] = time.perf_counter() - started
         if until is not None:
             result.stopping = until.summary(result)
-        run_dir.finish(result, with_charts=not no_charts)
+        run_dir.finish(result, with_charts=not no_charts, drawing=drawing)
         raise_pending_signal()
     written = state["written"] = out
     if quiet:

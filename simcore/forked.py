@@ -21,12 +21,13 @@ from collections.abc import Callable
 
 
 class Forked:
-    """``work`` in a child process, started by ``go()`` (or ``wait()``). The child runs
-    ``prepare()`` at once, if given (e.g. imports while the parent finishes the file the work
-    reads), and holds ``work()`` until told: until then the parent may still write what the
-    work will read."""
+    """``work`` in a child process, started by ``go(*arguments)`` (or ``wait()``). The child
+    runs ``prepare()`` at once, if given (e.g. imports while the parent finishes the file the
+    work reads), and holds ``work(*arguments)`` until told: until then the parent may still
+    write what the work will read. The arguments (strings) let a child forked early, before the
+    parent knows e.g. where its output goes, be told at ``go``."""
 
-    def __init__(self, work: Callable[[], None], prepare: Callable[[], None] | None = None):
+    def __init__(self, work: Callable[..., None], prepare: Callable[[], None] | None = None):
         self._pid = None
         self._go = None
         self._work = None
@@ -48,14 +49,16 @@ class Forked:
         os.close(go_read)
         self._pid, self._read, self._go = pid, read, go_write
 
-    def go(self) -> None:
-        """Let the child start its work (once; later calls do nothing)."""
+    def go(self, *arguments: str) -> None:
+        """Let the child start ``work(*arguments)`` (once; later calls do nothing)."""
         if self._work is not None:
             work, self._work = self._work, None
-            work()
+            work(*arguments)
         elif self._go is not None:
+            unsent = memoryview(b"1" + json.dumps(list(arguments)).encode())
             try:
-                os.write(self._go, b"1")
+                while unsent:               # a pipe may take part of a long message
+                    unsent = unsent[os.write(self._go, unsent):]
             except BrokenPipeError:
                 pass            # the child has already failed (in prepare): wait() says why
             os.close(self._go)
@@ -109,7 +112,8 @@ def _run_child(work: Callable[[], None], write: int, prepare: Callable[[], None]
         with os.fdopen(go, "rb") as pipe:
             if pipe.read(1) != b"1":         # the parent gave up (closed the pipe)
                 os._exit(0)
-        work()
+            arguments = json.loads(pipe.read())   # to the end: the parent closes after writing
+        work(*arguments)
     except BaseException as exc:           # noqa: BLE001 - everything goes back to the parent
         code = 1
         if isinstance(exc, OSError) and exc.errno is not None:

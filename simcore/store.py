@@ -26,6 +26,7 @@ import xarray as xr
 from . import __version__, model, runfile, sensitivity, tables
 from .engine import RunResult
 from .errors import RunDirError, RunIOError
+from .drawing import start_drawing
 from .forked import Forked
 from .summaries import BINS_PER_OCTAVE, QUANTILES, RELATIVE_ERROR_BOUND
 
@@ -133,6 +134,12 @@ def _copy_path(priors, file) -> str:
 def summary_groups(result: RunResult, provenance: dict) -> dict[str, xr.Dataset]:
     """run.nc's groups that summarise the draws: /trajectories (percentiles), its /paths, and
     /sensitivity (the per-draw groups /prior and /events are simcore.runfile's)."""
+    return {**trajectory_groups(result, provenance),
+            "/sensitivity": sensitivity.group_for_run(result)}   # Q8; computed once, cached
+
+
+def trajectory_groups(result: RunResult, provenance: dict) -> dict[str, xr.Dataset]:
+    """/trajectories (percentiles over time) and /trajectories/paths (the stored paths)."""
     coords = {"time": result.time_abs, "quantile": np.asarray(QUANTILES),
               "profile": list(model.PROFILES), "path": np.arange(provenance["stored_paths"])}
     pct, paths = {}, {}
@@ -150,8 +157,7 @@ def summary_groups(result: RunResult, provenance: dict) -> dict[str, xr.Dataset]
             paths[output] = (("path", "time"), result.paths[output][:n_paths], {"unit": unit})
     percentiles = xr.Dataset(pct, coords={k: coords[k] for k in ("time", "quantile", "profile")})
     path_ds = xr.Dataset(paths, coords={k: coords[k] for k in ("time", "path", "profile")})
-    return {"/trajectories": percentiles, "/trajectories/paths": path_ds,
-            "/sensitivity": sensitivity.group_for_run(result)}   # Q8; computed once, cached
+    return {"/trajectories": percentiles, "/trajectories/paths": path_ds}
 
 
 def _root_attributes(provenance: dict) -> dict:
@@ -181,32 +187,38 @@ class RunWriter:
         self.staging = staging
         self.sink = runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, capacity)
 
-    def finish(self, result: RunResult, with_charts: bool = True) -> None:
+    def finish(self, result: RunResult, with_charts: bool = True,
+               drawing: Forked | None = None) -> None:
+        """Write the rest of the run: the summary groups of run.nc, the tables, the seed
+        comparison, the charts (unless not ``with_charts``) and the manifest. ``drawing`` is a
+        process from ``drawing.start_drawing`` forked earlier, or one is forked now."""
         started = time.perf_counter()
         staging = self.staging
         provenance = _provenance(result)
         self.sink.set_attributes(_root_attributes(provenance))
         self.sink.close()
-        # The seed comparison and the charts are drawn by a forked child (one core) while
-        # this process finishes run.nc and writes the tables (the other core). The child
-        # imports matplotlib at once and starts drawing when run.nc is complete. (Forked only
-        # now: a child holding an inherited handle of the open file would keep it locked.)
-        drawing = Forked(lambda: _draw_from_run(staging, with_charts),
-                         prepare=_prepare_drawing if with_charts else None)
+        if drawing is None:
+            # Forked only now: a child holding an inherited handle of the open file would keep
+            # it locked.
+            drawing = start_drawing(with_charts)
         timings = provenance["timings_seconds"]
 
         def lap(name: str) -> None:
             timings[name] = round(time.perf_counter() - started - sum(
                 timings.get(k, 0.0) for k in _WRITING_LAPS), 4)
 
+        # The drawing process reads run.nc from when /trajectories is in, while this one
+        # computes the sensitivity indices (they read the event times too: HDF5 lets both
+        # read at once) and writes the tables; /sensitivity is appended once the drawing is
+        # done, since a file open for writing is locked against readers.
         try:
-            with runfile.stored_events(staging / RUN_FILE, result):
-                groups = summary_groups(result, provenance)   # sensitivity reads event times
-            for path, dataset in groups.items():
+            for path, dataset in trajectory_groups(result, provenance).items():
                 dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
-            lap("writing_summary_groups")
-            drawing.go()
-            with runfile.stored_events(staging / RUN_FILE, result):   # both only read now
+            lap("writing_trajectories")
+            drawing.go(str(staging))
+            with runfile.stored_events(staging / RUN_FILE, result):
+                indices = sensitivity.group_for_run(result)    # cached: sensitivity.csv too
+                lap("sensitivity")
                 for name, make_table in CSV_TABLES.items():
                     make_table(result).to_csv(staging / name, index=False)
             # The exact bytes that were parsed, in their relative layout, so that a scenario's
@@ -215,6 +227,9 @@ class RunWriter:
             lap("writing_tables")
             drawing.wait()
             lap("writing_charts_wait")
+            indices.to_netcdf(staging / RUN_FILE, mode="a", group="/sensitivity",
+                              engine="h5netcdf")
+            lap("writing_sensitivity")
         finally:
             drawing.cancel()
         timings["writing"] = round(time.perf_counter() - started, 4)
@@ -223,22 +238,8 @@ class RunWriter:
 
 
 # Parts of RunWriter.finish's time, in order, recorded in the manifest's timings_seconds.
-_WRITING_LAPS = ("writing_summary_groups", "writing_tables", "writing_charts_wait")
-
-
-def _prepare_drawing() -> None:
-    from .plotting import prepare_drawing
-    prepare_drawing()
-
-
-def _draw_from_run(folder: Path, with_charts: bool) -> None:
-    from .plotting import STANDARD_SET_GROUPS
-    from .seed import write_comparison
-    with load_run(folder, STANDARD_SET_GROUPS) as tree:
-        write_comparison(tree, folder)          # seed_comparison.csv (Q9)
-        if with_charts:
-            from .plotting import draw_standard_set
-            draw_standard_set(tree, folder)     # plotting.STANDARD_SET
+_WRITING_LAPS = ("writing_trajectories", "sensitivity", "writing_tables", "writing_charts_wait",
+                 "writing_sensitivity")
 
 
 @contextlib.contextmanager

@@ -95,3 +95,14 @@ def test_a_child_failing_in_prepare_reports_its_own_error_not_a_broken_pipe(tmp_
         pytest.fail("the child did not exit after its prepare failed")
     with pytest.raises(RuntimeError, match="ImportError: no module named 'matplotlib'"):
         forked.wait()
+
+
+def test_go_hands_its_arguments_to_the_work_whatever_their_length(tmp_path):
+    # A child forked before the parent knows where the output goes is told at go(); a long
+    # argument (more than a pipe's buffer) arrives whole.
+    target = tmp_path / "out.txt"
+    long = "x" * 200_000
+    forked = Forked(lambda path, text: Path(path).write_text(text), prepare=lambda: None)
+    forked.go(str(target), long)
+    forked.wait()
+    assert target.read_text() == long

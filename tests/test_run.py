@@ -120,6 +120,28 @@ def test_run_nc_groups_and_provenance(cli_run):
     assert set(az.from_netcdf(out / "run.nc").children) == set(tree.children)
 
 
+def test_the_cli_run_is_the_same_run_as_the_library_writes(cli_run, baseline, tmp_path):
+    # simcore run forks its drawing process first and appends /sensitivity last; the run
+    # directory must not depend on that order.
+    out, _ = cli_run
+    result = engine.run_forecast(baseline, 20_000, seed=7, n_paths=engine.DEFAULT_PATHS)
+    library = store.write_run(result, tmp_path / "library")
+    for group in ("prior", "events", "trajectories", "trajectories/paths", "sensitivity"):
+        with (xr.open_dataset(out / "run.nc", group=group, engine="h5netcdf") as a,
+              xr.open_dataset(library / "run.nc", group=group, engine="h5netcdf") as b):
+            assert a.identical(b), group
+    for table in sorted(p.name for p in out.glob("*.csv")):
+        assert (out / table).read_bytes() == (library / table).read_bytes(), table
+
+
+def test_the_manifest_times_each_writing_step(cli_run):
+    out, _ = cli_run
+    timings = json.loads((out / "manifest.json").read_text())["timings_seconds"]
+    laps = [timings[name] for name in store._WRITING_LAPS]
+    assert all(lap >= 0 for lap in laps)
+    assert sum(laps) <= timings["writing"] + 1e-3 * len(laps)      # rounded to 0.1 ms each
+
+
 def test_percentiles_csv_matches_run_nc_and_is_ordered(cli_run):
     out, _ = cli_run
     table = pd.read_csv(out / "percentiles.csv")
@@ -193,7 +215,7 @@ def test_failure_while_writing_leaves_no_directory(tmp_path, baseline, monkeypat
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "summary_groups", interrupted)
+    monkeypatch.setattr(store, "trajectory_groups", interrupted)
     with pytest.raises(KeyboardInterrupt):
         store.write_run(result, tmp_path / "run", with_charts=False)
     assert list(tmp_path.iterdir()) == []
