@@ -100,7 +100,7 @@ class Forked:
         self._pid = None
 
 
-def _run_child(work: Callable[[], None], write: int, prepare: Callable[[], None] | None,
+def _run_child(work: Callable[..., None], write: int, prepare: Callable[[], None] | None,
                go: int) -> None:
     code = 0
     try:

@@ -24,9 +24,9 @@ import numpy as np
 import xarray as xr
 
 from . import __version__, model, runfile, sensitivity, tables
+from .drawing import start_drawing
 from .engine import RunResult
 from .errors import RunDirError, RunIOError
-from .drawing import start_drawing
 from .forked import Forked
 from .summaries import BINS_PER_OCTAVE, QUANTILES, RELATIVE_ERROR_BOUND
 
