@@ -17,7 +17,7 @@ import priorfiles as pf
 from simcore import engine, store
 from simcore.model import MODEL_DRIVERS
 from simcore.priors import load_priors
-from simcore.summaries import BINS_PER_OCTAVE, QUANTILES
+from simcore.summaries import BINS_PER_OCTAVE, LOG2_LOW, QUANTILES, LogHistogram
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "priors" / "baseline.toml"
@@ -76,6 +76,41 @@ def test_histogram_percentiles_are_within_one_bin_of_exact(baseline):
             above = ordered[min(math.ceil(q * n), n - 1)]
             assert np.all(approx[i] >= below / one_bin), (name, q)
             assert np.all(approx[i] <= above * one_bin), (name, q)
+
+
+def _quantile_bins_by_comparison(counts: np.ndarray, qs) -> np.ndarray:
+    """The bin holding each quantile, as the percentiles were first computed: for every bin,
+    whether its cumulative count falls short of q * N."""
+    cumulative = np.cumsum(counts, axis=1)
+    return np.stack([np.minimum((cumulative < q * cumulative[:, -1:]).sum(axis=1),
+                                counts.shape[1] - 1) for q in qs])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_values=st.integers(1, 400),
+       spread=st.floats(0.01, 40.0), qs=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=9))
+def test_histogram_quantiles_sit_in_the_bin_of_the_cumulative_counts(seed, n_values, spread, qs):
+    """The binary search finds the same bins as comparing every cumulative count (ties, empty
+    rows and edge bins included), and a quantile asked for twice, or after more values were
+    added, is that of the counts at the time."""
+    rng = np.random.default_rng(seed)
+    hist = LogHistogram(3)
+    first = rng.normal(0.0, spread, (n_values, 3))
+    first[:, 2] = np.round(first[:, 2])          # many values in few bins
+    hist.add(first)
+    for _ in range(2):
+        values = hist.log2_quantiles(qs)
+        bins = _quantile_bins_by_comparison(hist.counts, qs)
+        inner = (bins > 0) & (bins < LogHistogram.n_bins - 1)
+        lower_edge = LOG2_LOW + (bins - 1) / BINS_PER_OCTAVE
+        assert np.all(values[inner] >= lower_edge[inner])
+        assert np.all(values[inner] <= lower_edge[inner] + 1.0 / BINS_PER_OCTAVE)
+        assert np.all(values[bins == 0] == -np.inf)
+        assert np.all(values[bins == LogHistogram.n_bins - 1] == np.inf)
+        values[...] = 0.0                        # callers' copies do not reach the memo
+    hist.add(rng.normal(5.0, spread, (n_values, 3)))
+    fresh = LogHistogram.from_counts(hist.counts.copy())
+    np.testing.assert_array_equal(hist.log2_quantiles(qs), fresh.log2_quantiles(qs))
 
 
 def simcore(*args, cwd=ROOT):
