@@ -29,6 +29,7 @@ class Forked:
 
     def __init__(self, work: Callable[..., None], prepare: Callable[[], None] | None = None):
         self._pid = None
+        self._read = None
         self._go = None
         self._work = None
         if not hasattr(os, "fork"):      # no fork (Windows): run it here, when told to
@@ -69,7 +70,10 @@ class Forked:
         self.go()
         if self._pid is None:
             return
-        with os.fdopen(self._read, "rb") as pipe:
+        # The file object owns the descriptor from here: cancel() must not close it again
+        # when a signal interrupts the read.
+        read, self._read = self._read, None
+        with os.fdopen(read, "rb") as pipe:
             report = pipe.read()
         _, status = os.waitpid(self._pid, 0)
         self._pid = None
@@ -89,15 +93,17 @@ class Forked:
         if self._go is not None:
             os.close(self._go)
             self._go = None
+        if self._read is not None:
+            os.close(self._read)
+            self._read = None
         if self._pid is None:
             return
+        pid, self._pid = self._pid, None
         try:
-            os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
-        except ChildProcessError:
-            pass
-        os.close(self._read)
-        self._pid = None
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass    # reaped already: a signal came between wait()'s waitpid and its bookkeeping
 
 
 def _run_child(work: Callable[..., None], write: int, prepare: Callable[[], None] | None,

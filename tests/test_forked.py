@@ -106,3 +106,37 @@ def test_go_hands_its_arguments_to_the_work_whatever_their_length(tmp_path):
     forked.go(str(target), long)
     forked.wait()
     assert target.read_text() == long
+
+
+def test_cancel_after_a_signal_interrupted_wait_stops_the_child_without_error(tmp_path):
+    """SIGTERM to the main process alone, while it waits for the child: the interrupt
+    propagates, and the clean-up that follows neither closes the pipe twice nor fails on the
+    child (simcore run then exits 143, not with an I/O error)."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    marker = tmp_path / "finished"
+    forked = Forked(lambda: (time.sleep(5), marker.write_text("late")))
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(KeyboardInterrupt):
+            forked.wait()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pid = forked._pid
+    forked.cancel()
+    forked.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)                 # killed and reaped
+    assert not marker.exists()
+
+
+def test_cancel_tolerates_a_child_reaped_already(tmp_path):
+    forked = Forked(lambda: None)
+    forked.go()
+    os.waitpid(forked._pid, 0)                       # as if wait() had been cut short here
+    forked.cancel()
