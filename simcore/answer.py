@@ -21,9 +21,11 @@ THRESHOLD_WORDS = {"1y": "a year", "1mo": "a month", "1w": "a week", "1d": "a da
 
 
 def headline_indices(result: RunResult) -> list[int]:
+    """Grid times nearest to HEADLINE_OFFSETS_YEARS after as_of, each once (on a coarse grid,
+    e.g. 5-year steps, several offsets share a grid time)."""
     step = result.priors.meta.time_step_years
-    return [int(round(k / step)) for k in HEADLINE_OFFSETS_YEARS
-            if k <= result.priors.meta.horizon_years]
+    return list(dict.fromkeys(int(round(k / step)) for k in HEADLINE_OFFSETS_YEARS
+                              if k <= result.priors.meta.horizon_years))
 
 
 def _year_month(decimal: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+from .limits import MAX_DRAWS, MAX_RESAMPLES, MAX_SEED, MAX_STUDY_N
 
 DEFAULT_PRIORS = Path("priors/baseline.toml")
 DEFAULT_DRAWS = 200_000
@@ -111,6 +114,12 @@ def _user_command(memory_hint: str, done_when_interrupted: Callable[[], str]):
 @click.version_option(package_name="simcore")
 def main() -> None:
     """Monte Carlo forecasts of AI video generation reaching feature films."""
+    # Linux file names are bytes: one that is not valid UTF-8 reaches Python with lone
+    # surrogates, which a strict UTF-8 stdout refuses, after the work is done. Written back as
+    # the same bytes, the name reads as it does in ls.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
 
 
 def entry() -> None:
@@ -136,20 +145,27 @@ def entry() -> None:
         os._exit(code or 0)
 
 
+def _finite(ctx, param, value):
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("must be a number, not nan")
+    return value
+
+
 @main.command()
 @click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
-@click.option("--draws", "-n", type=click.IntRange(min=1), default=None,
+@click.option("--draws", "-n", type=click.IntRange(min=1, max=MAX_DRAWS), default=None,
               help=f"Number of simulated worlds [default: {DEFAULT_DRAWS:,}; with --until-mcse "
                    f"the maximum, default {DEFAULT_MAX_DRAWS:,}].")
 @click.option("--until-mcse", type=click.FloatRange(min=0.0, max=1.0, min_open=True),
-              default=None, metavar="TOL",
+              default=None, metavar="TOL", callback=_finite,
               help="Add draws until every headline number's Monte Carlo error is at most TOL "
                    "(relative for durations and dates, absolute for probabilities).")
-@click.option("--seed", "-s", type=click.IntRange(min=0, max=2**63 - 1), default=20261125,
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=20261125,
               show_default=True)
-@click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_DRAWS), default=None,
               help="Draws per chunk (memory bound); results are identical for any value.")
-@click.option("--paths", type=click.IntRange(min=0), default=None,
+@click.option("--paths", type=click.IntRange(min=0, max=MAX_DRAWS), default=None,
               help="Sample paths stored in run.nc [default: 200].")
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help="Run directory [default: a new one under runs/].")
@@ -270,7 +286,7 @@ def verify(run_dir):
 @click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
 @click.option("--method", "-m", type=click.Choice(["sobol", "morris"]), default="sobol",
               show_default=True, help="Variance-based (Sobol) or screening (Morris).")
-@click.option("-N", "n", type=click.IntRange(min=2), default=None,
+@click.option("-N", "n", type=click.IntRange(min=2, max=MAX_STUDY_N), default=None,
               help="Sobol: base samples, a power of 2 [default: 2048]; Morris: trajectories "
                    "[default: 256]. Indices are computed at N and 2N (convergence check).")
 @click.option("--seed", "-s", type=click.IntRange(min=0, max=2**32 - 2), default=20261125,
@@ -278,7 +294,8 @@ def verify(run_dir):
 @click.option("--output", "outputs", multiple=True,
               help="Analyse only this output (repeatable), e.g. film_days, "
                    "novel_to_movie_possible [default: all headline outputs].")
-@click.option("--resamples", type=click.IntRange(min=2), default=100, show_default=True,
+@click.option("--resamples", type=click.IntRange(min=2, max=MAX_RESAMPLES), default=100,
+              show_default=True,
               help="Bootstrap resamples for the confidence intervals.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help="Study directory [default: a new one under runs/].")
@@ -291,7 +308,8 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
     Drivers are treated as independent here (the prior file's correlations are not applied);
     every run's sensitivity.csv keeps them. See docs/model.md, "Sensitivity analysis".
     """
-    with _user_command("this study; use a smaller -N", lambda: "no study directory was written"):
+    with _user_command("this study; use a smaller -N or fewer --resamples",
+                       lambda: "no study directory was written"):
         from .sensitivity.study import run_study, summary_text
         written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
                                              resamples, charts=not no_charts)
@@ -340,13 +358,15 @@ def plot(run_dir, outputs, fmt, to_dir, dpi, no_seed, list_only, quiet):
               help="The HTML file to write [default: RUN_DIR/report.html].")
 @click.option("--compare", "compare_with", multiple=True, type=click.Path(path_type=Path),
               metavar="OTHER_RUN", help="Add a comparison with another run (repeatable).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing file at --out (never one of the runs' own files).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the report's path.")
-def report(run_dir, out, compare_with, quiet):
+def report(run_dir, out, compare_with, force, quiet):
     """Write one self-contained HTML page about the run in RUN_DIR for readers who will not run
     code: answers to Q1-Q9 in plain words, every chart, sensitivity, assumptions, provenance."""
     with _user_command("this report", lambda: "no report was written"):
         from .report import write_report
-        written, seconds = write_report(run_dir, out, compare_with)
+        written, seconds = write_report(run_dir, out, compare_with, force=force)
     size = written.stat().st_size
     click.echo(str(written) if quiet
                else f"report written to {written}  ({size / 1e6:.1f} MB, {seconds:.1f} s)")

@@ -108,7 +108,9 @@ class UntilMcse:
         ratio = self.worst.relative_error / self.tolerance
         if ratio <= 1.0 and result.draws >= MIN_DRAWS:
             return result.draws
-        # Errors shrink as 1/sqrt(N): N * ratio**2 draws should do, within bounds.
+        # Errors shrink as 1/sqrt(N): N * ratio**2 draws should do, within bounds (ratio is
+        # capped first: squaring the ratio to a tolerance of 1e-300 would overflow).
+        ratio = min(ratio, math.sqrt(MAX_GROWTH / SAFETY))
         wanted = result.draws * min(max(SAFETY * ratio**2, MIN_GROWTH), MAX_GROWTH)
         return max(int(math.ceil(wanted)), MIN_DRAWS)
 

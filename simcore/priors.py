@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .distributions import FAMILY_NAMES, AnyFamily, Family
 from .errors import PriorError
@@ -34,17 +34,39 @@ METADATA_KEYS = ("unit", "description", "rationale", "sources")
 _family_adapter = TypeAdapter(AnyFamily)
 
 
+def _calendar_date(text: str) -> str:
+    """'2019', '2019-05' or '2019-05-31', with a month and day that exist."""
+    parts = [int(p) for p in text.split("-")]
+    try:
+        dt.date(parts[0], *(parts[1:] + [1] * (3 - len(parts))))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date on the calendar") from None
+    return text
+
+
+def _without_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character (run.nc stores this text as an "
+                         "HDF5 string, which ends at one)")
+    return text
+
+
+# A driver's unit and description go into run.nc as attributes of its variable.
+StoredText = Annotated[str, Field(min_length=1), AfterValidator(_without_nul)]
+
+
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     title: Annotated[str, Field(min_length=1)]
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
-    date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]
+    date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"),
+                    AfterValidator(_calendar_date)]
 
 
 class DriverText(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-    unit: Annotated[str, Field(min_length=1)]
-    description: Annotated[str, Field(min_length=1)]
+    unit: StoredText
+    description: StoredText
     rationale: Annotated[str, Field(min_length=1)]
     sources: Annotated[list[Source], Field(min_length=1)]
 

@@ -26,6 +26,7 @@ import base64
 import datetime as dt
 import io
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -203,8 +204,14 @@ class _Tables:
                    {"event": event, "profile": profile, "year": int(year)}, "p_by",
                    "probability"), p
 
+    def summary_value(self, event: str, profile: str, column: str):
+        if not self.has_event(event, profile):
+            raise RunDirError(f"{self.run.path / 'events_summary.csv'}: no row for {event} / "
+                              f"{profile}")
+        return self.summary.loc[(event, profile), column]
+
     def event(self, event: str, profile: str, column: str) -> Num:
-        value = self.summary.loc[(event, profile), column]
+        value = self.summary_value(event, profile, column)
         row = {"event": event, "profile": profile}
         if column in ("p_not_by_horizon", "p_not_by_horizon_mcse"):
             kind = "probability" if column == "p_not_by_horizon" else "number"
@@ -372,7 +379,7 @@ def q6(t: _Tables, profiles: Sequence[str]) -> Section:
             if not t.has_event(event, profile):
                 continue
             hit = t.p_by(event, profile, year)
-            p_not = float(t.summary.loc[(event, profile), "p_not_by_horizon"])
+            p_not = float(t.summary_value(event, profile, "p_not_by_horizon"))
             rows.append([words, PROFILE_SHORT[profile], t.event(event, profile, "p50"),
                          t.event(event, profile, "p10"), t.event(event, profile, "p90"),
                          t.event(event, profile, "p50_mcse_years"),
@@ -399,7 +406,7 @@ def q7(t: _Tables, profiles: Sequence[str]) -> Section:
             s.sentences.append(["A watchable feature film made from a novel's text is ",
                                 likely(hit[1]), f" to be possible by the end of {year} (P = ",
                                 hit[0], ")."])
-    p_not = float(t.summary.loc[(event, "all"), "p_not_by_horizon"])
+    p_not = float(t.summary_value(event, "all", "p_not_by_horizon"))
     s.sentences.append(["Median year ", t.event(event, "all", "p50"), " (± ",
                         t.event(event, "all", "p50_mcse_years"), " y Monte Carlo error), 8 in 10 "
                         "worlds between ", t.event(event, "all", "p10"), " and ",
@@ -476,12 +483,30 @@ def _dominance_periods(dominant: pd.DataFrame, profile: str) -> list[list]:
     return periods
 
 
+def _no_ranking_reason(run: StoredRun) -> str:
+    """Why sensitivity.csv is header-only, as the run wrote it (sensitivity.given)."""
+    from .sensitivity.given import MIN_DRAWS
+
+    draws = run.manifest.get("draws", 0)
+    if draws < MIN_DRAWS:
+        why = (f"this run has {draws:,} simulated world{'s' if draws != 1 else ''}, and the "
+               f"ranking needs at least {MIN_DRAWS}")
+    elif all(d.dist.is_constant for d in run.priors.drivers.values()):
+        why = "every driver is fixed in the prior file: nothing is uncertain"
+    else:
+        why = "no uncertain driver varied among the simulated worlds used"
+    return f"No sensitivity ranking to show: {why}."
+
+
 def q8(run: StoredRun, t: _Tables, profiles: Sequence[str], charts: list[Chart]) -> Section:
     s = Section("q8", "Q8", "Which assumptions matter",
                 "Which assumptions matter most?")
     sens = run.table("sensitivity.csv")
+    ranked = sens is not None and not sens.empty
     if sens is None:
         s.notes.append("This run has no sensitivity.csv (made by an older simcore).")
+    elif not ranked:
+        s.notes.append(_no_ranking_reason(run))
     else:
         year = _statement_years(t)[0]
         for profile in profiles:
@@ -519,7 +544,8 @@ def q8(run: StoredRun, t: _Tables, profiles: Sequence[str], charts: list[Chart])
         s.notes.append("Tornado: each driver swung from its 10th to its 90th percentile with "
                        "every other driver at its median (one model evaluation per end, "
                        "computed for this report from the run's prior files). It ignores "
-                       "interactions and correlations, which the ranking above keeps.")
+                       "interactions and correlations"
+                       + (", which the ranking above keeps." if ranked else "."))
     return s
 
 
@@ -786,17 +812,26 @@ def render_report(run: StoredRun, compare_with: Sequence[StoredRun] = ()) -> str
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None,
-                 compare_with: Sequence[str | Path] = ()) -> tuple[Path, float]:
+                 compare_with: Sequence[str | Path] = (), force: bool = False
+                 ) -> tuple[Path, float]:
     """Render the report of ``run_dir`` into ``out`` (default RUN_DIR/report.html), written
-    whole or not at all; returns (path, seconds)."""
+    whole or not at all; returns (path, seconds). An existing ``out`` is replaced only with
+    ``force``, except the default (re-reporting a run is routine); a file the report reads
+    (of ``run_dir`` or a compared run) never is."""
     from .atomic import write_bytes_atomic
 
     started = time.perf_counter()
     run = read_run(run_dir)
     others = [read_run(p) for p in compare_with]
-    out = Path(out) if out is not None else Path(run_dir) / "report.html"
+    default = Path(run_dir) / "report.html"
+    out = Path(out) if out is not None else default
     if out.is_dir():
         raise RunDirError(f"{out}: is a folder; --out takes the report's file name")
+    if any(_same_entry(out, path) for r in (run, *others) for path in r.inputs()):
+        raise RunDirError(f"{out}: is one of the files the report reads; it is never "
+                          "replaced, choose another name")
+    if os.path.lexists(out) and not force and not _same_entry(out, default):
+        raise RunDirError(f"{out}: exists; use --force to replace it")
     try:
         html = render_report(run, others)
     finally:
@@ -806,5 +841,19 @@ def write_report(run_dir: str | Path, out: str | Path | None = None,
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunDirError(f"{out.parent}: cannot create folder ({exc.strerror or exc})") from None
-    write_bytes_atomic(out, html.encode("utf-8"))
+    # A file name that is not UTF-8 (lone surrogates in Python) is shown with its stray bytes
+    # as backslash escapes: the page itself must be valid UTF-8.
+    write_bytes_atomic(out, html.encode("utf-8", "backslashreplace"))
     return out, time.perf_counter() - started
+
+
+def _same_entry(a: Path, b: Path) -> bool:
+    """Whether writing ``a`` replaces the folder entry ``b``: the rename replaces the last
+    component itself (a symlink, not its target), so folders are resolved and names not; an
+    existing pair is also compared by inode (a case-insensitive file system, a hard link)."""
+    if a.parent.resolve() / a.name == b.parent.resolve() / b.name:
+        return True
+    try:
+        return os.path.samestat(os.lstat(a), os.lstat(b))
+    except OSError:
+        return False

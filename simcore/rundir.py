@@ -3,48 +3,181 @@ manifest, summary tables and prior copies, each checked on the way in.
 
 Run directories are untrusted input (README, threat model): every file is size-limited and
 parsed, never executed, and anything missing, malformed or edited after the run is a
-:class:`RunDirError` naming the file, which the CLI prints on one line (exit 2). The checks on the
-manifest and on the prior copies (SHA-256 against the manifest, never outside ``priors/``) are
-``simcore verify``'s own, so a run the report accepts is one verify could recompute.
+:class:`RunDirError` naming the file, which the CLI prints on one line (exit 2). Every cell of a
+table is checked once here against its column's kind (:data:`REQUIRED`, :data:`OPTIONAL`), with
+the row and column in the error, so the report and the comparison can take values as typed.
+The checks on the manifest and on the prior copies (SHA-256 against the manifest, never outside
+``priors/``) are ``simcore verify``'s own, so a run the report accepts is one verify could
+recompute.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import RunDirError, SimcoreError
+from .tables import CENSORED
 
 MAX_CSV_BYTES = 200_000_000
-# The columns each table must have; a missing file or column is an error.
+MAX_CELL_SHOWN = 40   # characters of a bad cell quoted in an error
+INTEGER_PATTERN = r"[+-]?\d{1,18}"    # never past int64
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the cells of a column may hold. ``read`` maps the column's text to its values and a
+    mask of the cells not of this kind. Numbers become floats; the text forms (event years,
+    binding years, MC errors of event years) stay text, as the report shows them exactly as
+    stored."""
+
+    words: str
+    read: Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+    blank: bool = False     # an empty cell is allowed: NaN, or '' in a text column
+
+
+def _numbers(cells: pd.Series) -> pd.Series:
+    return pd.to_numeric(cells.where(cells.str.strip() != ""), errors="coerce").astype(float)
+
+
+def _matches(cells: pd.Series, pattern: str) -> pd.Series:
+    return cells.str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def _numbers_in(low: float = -math.inf, high: float = math.inf, finite: bool = True):
+    def read(cells):
+        values = _numbers(cells)
+        ok = (np.isfinite(values) if finite else values.notna()) & values.between(low, high)
+        return values, ~ok
+    return read
+
+
+def _integers(cells):
+    ok = _matches(cells, INTEGER_PATTERN)
+    return pd.to_numeric(cells.where(ok), errors="coerce"), ~ok
+
+
+def _text_form(pattern: str, or_number: bool = False):
+    def read(cells):
+        ok = _matches(cells, pattern)
+        if or_number:
+            ok |= np.isfinite(_numbers(cells))
+        return cells, ~ok
+    return read
+
+
+TEXT = Kind("text", lambda cells: (cells, cells == ""))
+NUMBER = Kind("a number", _numbers_in(finite=False))   # +-inf: beyond the histogram's range
+FINITE = Kind("a finite number", _numbers_in())
+PROBABILITY = Kind("a probability in [0, 1]", _numbers_in(0.0, 1.0))
+PERCENTAGE = Kind("a percentage in [0, 100]", _numbers_in(0.0, 100.0))
+INTEGER = Kind("an integer", _integers)
+EVENT_YEAR = Kind("a year or 'not by YEAR'", _text_form(r"not by [+-]?\d{1,9}", or_number=True))
+YEARS_MCSE = Kind(f"a number or {CENSORED!r}", _text_form(re.escape(CENSORED), or_number=True))
+BINDING_YEAR = Kind("an integer or 'all'", _text_form(f"{INTEGER_PATTERN}|all"))
+
+
+def or_empty(kind: Kind) -> Kind:
+    return Kind(f"{kind.words} or empty", kind.read, blank=True)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A table of a run directory: its columns (each must be there) and their kinds; the
+    columns that identify a row (lookups expect one row per key); and columns added since
+    older runs were made, checked when present."""
+
+    columns: dict[str, Kind]
+    key: tuple[str, ...] = ()
+    newer: dict[str, Kind] = field(default_factory=dict)
+
+
+# As simcore.tables (via store.CSV_TABLES), simcore.seed and simcore.sensitivity write them.
 REQUIRED = {
-    "events_summary.csv": ("event", "profile", "p10", "p50", "p90", "p50_mcse_years",
-                           "p_not_by_horizon", "p_not_by_horizon_mcse"),
-    "events.csv": ("event", "profile", "year", "p_by"),
-    "binding.csv": ("requirement", "year", "share", "share_mcse"),
-    "percentiles.csv": ("output", "profile", "time", "quantile", "value"),
+    "events_summary.csv": Schema(
+        {"event": TEXT, "profile": TEXT, "p10": EVENT_YEAR, "p50": EVENT_YEAR,
+         "p90": EVENT_YEAR, "p50_mcse_years": YEARS_MCSE, "p_not_by_horizon": PROBABILITY,
+         "p_not_by_horizon_mcse": FINITE}, key=("event", "profile")),
+    "events.csv": Schema({"event": TEXT, "profile": TEXT, "year": INTEGER,
+                          "p_by": PROBABILITY}, key=("event", "profile", "year")),
+    "binding.csv": Schema({"requirement": TEXT, "year": BINDING_YEAR, "share": PROBABILITY,
+                           "share_mcse": FINITE}, key=("requirement", "year")),
+    "percentiles.csv": Schema({"output": TEXT, "profile": TEXT, "time": FINITE,
+                               "quantile": PROBABILITY, "value": NUMBER},
+                              key=("output", "profile", "time", "quantile")),
 }
 # Written by every current run, absent from runs made before they existed: sections that need
-# them say so instead of failing.
+# them say so instead of failing. Header-only is allowed: nothing is ranked below
+# sensitivity.given.MIN_DRAWS draws, or when every driver is fixed.
 OPTIONAL = {
-    "seed_comparison.csv": ("quantity", "profile", "year", "seed_text", "status",
-                            "percentile_rank", "rank_text"),
-    "sensitivity.csv": ("output", "profile", "year", "driver", "method", "index", "rank"),
-    "sensitivity_dominant.csv": ("output", "profile", "year", "driver", "index", "runner_up",
-                                 "runner_up_index"),
+    "seed_comparison.csv": Schema(
+        # No rank for history points, nor outside the stored percentiles.
+        {"quantity": TEXT, "profile": TEXT, "year": INTEGER, "seed_text": TEXT, "status": TEXT,
+         "percentile_rank": or_empty(PERCENTAGE), "rank_text": or_empty(TEXT)},
+        newer={"run_median_text": or_empty(TEXT)}),
+    "sensitivity.csv": Schema(
+        # No year for events; no rank for targets that do not vary.
+        {"output": TEXT, "profile": TEXT, "year": or_empty(INTEGER), "driver": TEXT,
+         "method": TEXT, "index": FINITE, "rank": or_empty(INTEGER)},
+        newer={"draws": INTEGER}),
+    "sensitivity_dominant.csv": Schema(
+        # No runner-up when a single driver is uncertain.
+        {"output": TEXT, "profile": TEXT, "year": INTEGER, "driver": TEXT, "index": FINITE,
+         "runner_up": or_empty(TEXT), "runner_up_index": or_empty(FINITE)}),
 }
-# Read as text: event years are 'not by 2046' when censored, binding years 'all', and the
-# report shows them exactly as stored.
-TEXT_COLUMNS = {"events_summary.csv": ("p10", "p50", "p90", "p50_mcse_years"),
-                "binding.csv": ("year",)}
 
 
-def _read_csv(path: Path, columns: tuple[str, ...], allow_empty: bool = False) -> pd.DataFrame:
+def _where(path: Path, row: int, column: str | None = None) -> str:
+    # Numbered as a spreadsheet numbers rows: the header is row 1.
+    return f"{path}: row {row + 2}" + (f", column {column!r}" if column else "")
+
+
+def _shown(cell: str) -> str:
+    return repr(cell if len(cell) <= MAX_CELL_SHOWN else cell[:MAX_CELL_SHOWN] + "...")
+
+
+def _typed(path: Path, text: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The table with each column of ``schema`` read as its kind; RunDirError at the first bad
+    cell (the first row with one, its first bad column) or repeated key."""
+    kinds = {**schema.columns, **{c: k for c, k in schema.newer.items() if c in text}}
+    table = text.copy()
+    first: tuple[int, str] | None = None
+    for column, kind in kinds.items():
+        values, bad = kind.read(text[column])
+        if kind.blank:
+            bad &= text[column] != ""
+        bad = bad.to_numpy(dtype=bool)
+        if bad.any() and (first is None or int(bad.argmax()) < first[0]):
+            first = (int(bad.argmax()), column)
+        table[column] = values
+    if first is not None:
+        row, column = first
+        cell = text[column].iloc[row]
+        words = kinds[column].words
+        raise RunDirError(f"{_where(path, row, column)}: "
+                          + (f"empty, not {words}" if cell == ""
+                             else f"{_shown(cell)} is not {words}"))
+    if schema.key:
+        repeated = text.duplicated(list(schema.key)).to_numpy()
+        if repeated.any():
+            row = int(repeated.argmax())
+            key = text[list(schema.key)].iloc[row]
+            same = int((text[list(schema.key)] == key).all(axis=1).to_numpy().argmax())
+            raise RunDirError(f"{_where(path, row)}: repeats row {same + 2} ("
+                              + ", ".join(f"{k} {_shown(v)}" for k, v in key.items()) + ")")
+    return table
+
+
+def _read_csv(path: Path, schema: Schema, allow_empty: bool = False) -> pd.DataFrame:
     try:
         size = path.stat().st_size
         if size > MAX_CSV_BYTES:
@@ -56,21 +189,46 @@ def _read_csv(path: Path, columns: tuple[str, ...], allow_empty: bool = False) -
         raise RunDirError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise RunDirError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    dtype = {c: str for c in TEXT_COLUMNS.get(path.name, ())}
     try:
-        table = pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False,
-                            na_values={c: [""] for c in columns if c not in dtype})
+        # All as text, nothing taken for a missing value: each column's kind decides.
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise RunDirError(f"{path}: empty; not a table") from None
     except (pd.errors.ParserError, ValueError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise RunDirError(f"{path}: not a readable table ({reason})") from None
-    missing = [c for c in columns if c not in table.columns]
+    missing = [c for c in schema.columns if c not in table.columns]
     if missing:
         raise RunDirError(f"{path}: column {missing[0]!r} is missing")
     if table.empty and not allow_empty:
         raise RunDirError(f"{path}: has no rows")
-    return table
+    _check_widths(path, text)
+    return _typed(path, table, schema)
+
+
+def _check_widths(path: Path, text: str) -> None:
+    """Every row as wide as the header: pandas reads the missing cells of a row cut short (a
+    truncated file) as empty, and a text column may be empty."""
+    try:
+        rows = (cells for cells in csv.reader(io.StringIO(text)) if cells)   # blank lines
+        width = len(next(rows))
+        for row, cells in enumerate(rows):
+            if len(cells) != width:
+                raise RunDirError(f"{_where(path, row)}: {len(cells)} cell"
+                                  f"{'s' if len(cells) != 1 else ''} where the header has "
+                                  f"{width} (a line cut short or edited)")
+    except csv.Error as exc:
+        raise RunDirError(f"{path}: not a readable table ({exc})") from None
+
+
+def _check_manifest(run_dir: Path, manifest: dict) -> None:
+    """What the report needs of the manifest beyond what verify's reading checks."""
+    from .verify import MANIFEST
+
+    value = manifest.get("priors_path")
+    if not isinstance(value, str):
+        raise RunDirError(f"{run_dir / MANIFEST}: priors_path: "
+                          + ("missing" if value is None else f"must be a path, got {value!r}"))
 
 
 @dataclass
@@ -116,6 +274,16 @@ class StoredRun:
     def horizon_words(self) -> str:
         return f"not by {math.floor(self.horizon_year)}"
 
+    def inputs(self) -> list[Path]:
+        """Every file of the run directory a report or comparison reads (none may be written
+        over by one)."""
+        from .store import RUN_FILE
+        from .verify import MANIFEST
+
+        names = [MANIFEST, RUN_FILE, *REQUIRED, *OPTIONAL]
+        return ([self.path / n for n in names] + sorted(self.path.glob("*.png"))
+                + list(self.prior_copies))
+
     def tree(self):
         """run.nc, opened on first use (only charts missing from the folder need it)."""
         if self._tree is None:
@@ -139,11 +307,11 @@ def read_run(run_dir: str | Path) -> StoredRun:
         copies = prior_copies(run_dir, manifest)
     except SimcoreError as exc:   # verify's wording is about checking; the cause is the same
         raise RunDirError(str(exc)) from None
-    tables = {name: _read_csv(run_dir / name, columns) for name, columns in REQUIRED.items()}
-    for name, columns in OPTIONAL.items():
+    _check_manifest(run_dir, manifest)
+    tables = {name: _read_csv(run_dir / name, schema) for name, schema in REQUIRED.items()}
+    for name, schema in OPTIONAL.items():
         if (run_dir / name).exists():
-            # Empty when nothing is uncertain (sensitivity) or nothing is ranked (seed).
-            tables[name] = _read_csv(run_dir / name, columns, allow_empty=True)
+            tables[name] = _read_csv(run_dir / name, schema, allow_empty=True)
     run = StoredRun(run_dir, manifest, tables, copies)
     run.priors   # noqa: B018 - load now, so a broken prior copy fails before anything is drawn
     return run

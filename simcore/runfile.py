@@ -30,6 +30,9 @@ from .events import ALREADY_MET, event_names
 
 SAMPLE_CHUNK = 65_536
 BINDING = "novel_to_movie_binding"
+SAMPLE_DTYPE = np.dtype(np.int64)
+EVENT_DTYPE = np.dtype(np.float64)
+BINDING_DTYPE = np.dtype(np.int8)
 _FLOAT32_MAX_SAFE = 1e38
 _FLOAT32_SMALLEST_SAFE = 1e-37
 # Draws of a distribution whose range straddles zero lie on a grid of about range * 2**-52:
@@ -60,6 +63,20 @@ def driver_dtype(dist) -> np.dtype:
     if away_from_zero or exactly_zero or (straddling and high - low >= _MIN_STRADDLING_RANGE):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
+
+
+def _event_layout() -> list[tuple[str, bool]]:
+    """(event, whether it has a value per profile), in the file's order."""
+    return [(name, name != "novel_to_movie_possible") for name in event_names()]
+
+
+def bytes_per_draw(priors, driver_names) -> int:
+    """What one draw adds to run.nc: its two sample indices, its drivers (each at its stored
+    type), its event times and binding code."""
+    drivers = sum(driver_dtype(priors.drivers[name].dist).itemsize for name in driver_names)
+    events = sum(EVENT_DTYPE.itemsize * (len(model.PROFILES) if per_profile else 1)
+                 for _, per_profile in _event_layout())
+    return 2 * SAMPLE_DTYPE.itemsize + drivers + events + BINDING_DTYPE.itemsize
 
 
 def driver_attrs(priors, name: str) -> dict[str, str]:
@@ -167,7 +184,7 @@ class RunFileWriter:
         try:
             prior = self._file.create_group("prior")
             prior.dimensions = {"sample": self.capacity}
-            self._prior_sample = prior.create_variable("sample", ("sample",), np.int64,
+            self._prior_sample = prior.create_variable("sample", ("sample",), SAMPLE_DTYPE,
                                                        chunks=(rows,))
             self._drivers = {}
             for name in driver_names:
@@ -178,19 +195,18 @@ class RunFileWriter:
                 self._drivers[name] = variable
             events = self._file.create_group("events")
             events.dimensions = {"sample": self.capacity, "profile": len(model.PROFILES)}
-            self._event_sample = events.create_variable("sample", ("sample",), np.int64,
+            self._event_sample = events.create_variable("sample", ("sample",), SAMPLE_DTYPE,
                                                         chunks=(rows,))
             profile = events.create_variable("profile", ("profile",), h5py.string_dtype())
             profile[:] = np.array(model.PROFILES, dtype=object)
             self._events = {}
-            for name in event_names():
-                per_profile = name not in ("novel_to_movie_possible",)
+            for name, per_profile in _event_layout():
                 dims = ("sample", "profile") if per_profile else ("sample",)
                 chunks = (rows, len(model.PROFILES)) if per_profile else (rows,)
-                variable = events.create_variable(name, dims, np.float64, chunks=chunks)
+                variable = events.create_variable(name, dims, EVENT_DTYPE, chunks=chunks)
                 variable.attrs.update(EVENT_ATTRS)
                 self._events[name] = variable
-            binding = events.create_variable(BINDING, ("sample",), np.int8, chunks=(rows,))
+            binding = events.create_variable(BINDING, ("sample",), BINDING_DTYPE, chunks=(rows,))
             binding.attrs.update(binding_attrs())
             self._events[BINDING] = binding
             # The HDF5 datasets behind the variables (h5netcdf looks them up on every access).

@@ -215,7 +215,9 @@ def _film_rows(run: xr.DataTree, seed: SeedForecast) -> list[dict]:
             side, q = ("below", quantiles[0]) if rank < 0 else ("above", quantiles[-1])
             text = f"{side} the {ordinal(round(q * 100))} percentile"
         median = float(np.exp(np.interp(0.5, quantiles, log_q)))
-        at_or_below = float(np.mean(_log_at(point.date, times, paths) <= math.log(point.days)))
+        # NaN when the run stores no paths (--paths 0): there is no share to give.
+        at_or_below = (float(np.mean(_log_at(point.date, times, paths) <= math.log(point.days)))
+                       if paths.shape[0] else math.nan)
         row.update({
             "status": "ranked", "percentile_rank": rank * 100 if math.isfinite(rank) else math.nan,
             "rank_text": text, "run_p05": float(np.exp(np.interp(0.05, quantiles, log_q))),

@@ -81,7 +81,8 @@ def check_run_dir(out: Path, force: bool) -> Path:
     only a run directory (one holding manifest.json) or an empty folder is replaced.
     """
     if not _SAFE_NAME.match(out.name) or out.name in (".", ".."):
-        raise RunDirError(f"{out}: run name {out.name!r} must be letters, digits, '.', '_' or '-'")
+        raise RunDirError(f"{out}: run name {out.name!r} must start with a letter or digit and "
+                          "hold only letters, digits, '.', '_' or '-' (at most 128)")
     if out.is_symlink():
         raise RunDirError(f"{out}: is a symbolic link; choose another --out")
     if out.exists():
@@ -161,8 +162,16 @@ def trajectory_groups(result: RunResult, provenance: dict) -> dict[str, xr.Datas
 
 
 def _root_attributes(provenance: dict) -> dict:
-    return {k: (json.dumps(v) if isinstance(v, (dict, list)) else v)
+    return {k: (json.dumps(v) if isinstance(v, (dict, list))
+                else _storable_text(v) if isinstance(v, str) else v)
             for k, v in provenance.items()}
+
+
+def _storable_text(text: str) -> str:
+    """``text`` as HDF5 can store it: a file name that is not valid UTF-8 reaches Python with
+    its stray bytes as lone surrogates, which no UTF-8 string may hold; they are kept as
+    backslash escapes (the manifest's JSON keeps the name exactly)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
@@ -247,11 +256,24 @@ def new_run(out: Path, priors, capacity: int, force: bool = False):
     """Yield a :class:`RunWriter` for a new run directory ``out`` of at most ``capacity`` draws,
     written atomically: it appears only if the block completes (and calls ``finish``)."""
     with staged_directory(out, force, what="run") as staging:
+        # Measured where the file goes, once its folder could be made there.
+        _check_room(Path(out), staging, priors, capacity)
         writer = RunWriter(staging, priors, capacity)
         try:
             yield writer
         finally:
             writer.sink.close()
+
+
+def _check_room(out: Path, staging: Path, priors, capacity: int) -> None:
+    """Refuse, before any draw is made, a run whose per-draw file cannot fit on its disk: it
+    would otherwise fail with the disk full, minutes into the run."""
+    from .kernel import DRIVER_ORDER
+    need = capacity * runfile.bytes_per_draw(priors, DRIVER_ORDER)
+    free = shutil.disk_usage(staging).free
+    if need > free:
+        raise RunDirError(f"{out}: {capacity:,} draws need {need / 1e9:,.1f} GB for {RUN_FILE}, "
+                          f"{free / 1e9:,.1f} GB are free there; use fewer draws")
 
 
 def write_run(result: RunResult, out: Path, force: bool = False,

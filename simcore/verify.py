@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SimcoreError
+from .limits import MAX_DRAWS, MAX_SEED
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 10_000_000
@@ -95,11 +96,13 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise UnverifiableRun(f"{path}: not valid JSON (nested too deeply)") from None
     if not isinstance(manifest, dict):
         raise UnverifiableRun(f"{path}: must hold a JSON object")
-    for key, minimum in (("seed", 0), ("draws", 1), ("chunk_size", 1), ("stored_paths", 0)):
+    for key, minimum, maximum in (("seed", 0, MAX_SEED), ("draws", 1, MAX_DRAWS),
+                                  ("chunk_size", 1, MAX_DRAWS), ("stored_paths", 0, MAX_DRAWS)):
         value = manifest.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise UnverifiableRun(f"{path}: {key}: must be an integer >= {minimum}, "
-                                  f"got {value!r}")
+        if (isinstance(value, bool) or not isinstance(value, int)
+                or not minimum <= value <= maximum):
+            raise UnverifiableRun(f"{path}: {key}: must be an integer from {minimum} to "
+                                  f"{maximum:,}, got {value!r}")
     files = manifest.get("prior_files")
     if not (isinstance(files, list) and files and all(
             isinstance(f, dict) and isinstance(f.get("path"), str)

@@ -151,3 +151,17 @@ def test_shift_words():
         "(faster)")
     assert _year_shift_text(2034.0, math.inf, "2034.00", "not by 2046") == (
         "2034.00 → not by 2046")
+
+
+@pytest.mark.parametrize("table, cell", [("percentiles.csv", "abc"), ("percentiles.csv", "nan"),
+                                         ("events_summary.csv", "nan"), ("binding.csv", "abc")])
+def test_malformed_values_are_rejected_in_one_line(runs, tmp_path, table, cell):
+    base, _ = runs
+    broken = tmp_path / "broken"
+    shutil.copytree(base, broken)
+    header = (broken / table).read_text().splitlines()[0]
+    row = ",".join([cell] * len(header.split(",")))
+    (broken / table).write_text(f"{header}\n{row}\n{row}\n")
+    out = tmp_path / "out"
+    assert_rejected(invoke("compare", base, broken, "--out", out), out,
+                    f"{broken / table}: row 2, column ", repr(cell))

@@ -247,6 +247,16 @@ BAD_CASES = {
     "source_url_not_http": (valid_text(alg_halving_years={**E("fixed", value=1.0), "sources": [
         {**pf.SOURCE, "url": "javascript:alert(1)"}]}),
         "drivers.alg_halving_years.sources.0.url", "pattern"),
+    "source_date_not_on_the_calendar": (valid_text(alg_halving_years={
+        **E("fixed", value=1.0), "sources": [{**pf.SOURCE, "date": "2019-13-45"}]}),
+        "drivers.alg_halving_years.sources.0.date", "not a date on the calendar"),
+    # TOML's own escape: the parser then hands over a string holding NUL.
+    "nul_in_unit": (valid_text(alg_halving_years={**E("fixed", value=1.0), "unit": "s@NUL"})
+                    .replace("@NUL", "\\u0000"), "drivers.alg_halving_years.unit", "NUL"),
+    "nul_in_description": (valid_text(alg_halving_years={**E("fixed", value=1.0),
+                                                         "description": "a@NULb"})
+                           .replace("@NUL", "\\u0000"),
+                           "drivers.alg_halving_years.description", "NUL"),
     "integer_beyond_float": (valid_text(alg_halving_years=E("fixed", value=10**400)),
                              "drivers.alg_halving_years.value", "too large"),
     # --- non-finite numbers
@@ -551,6 +561,9 @@ def test_grid_at_the_limits_is_accepted(tmp_path, meta):
         alg_halving_years=E("lognormal", median=0.8, low=0.4, high=1.6)), meta=meta)
     result = engine.run_forecast(load_priors(prior, required=REQUIRED), 300, seed=3, n_paths=5)
     assert_clean_result(result)
+    from simcore.answer import headline_indices
+    shown = headline_indices(result)        # Q5's rows: each grid time once, in order
+    assert shown == sorted(set(shown)) and shown[-1] < result.time_abs.size
 
 
 def test_shipped_priors_pass_the_domain_checks():
@@ -1029,12 +1042,89 @@ def test_out_of_memory_is_one_line_exit_1(tmp_path, point_prior, monkeypatch):
 
     monkeypatch.setattr(engine, "run_forecast", no_memory)
     out = tmp_path / "runs" / "r"
-    assert_rejected(invoke("run", point_prior, "--draws", 10**9, "--out", out), out,
+    assert_rejected(invoke("run", point_prior, "--draws", 1000, "--out", out), out,
                     "not enough memory", code=1)
+
+
+def test_more_draws_than_the_disk_holds_are_refused_before_anything_is_written(
+        tmp_path, point_prior, monkeypatch):
+    free = 10**6
+    monkeypatch.setattr(store.shutil, "disk_usage", lambda path: shutil_usage(free))
+    out = tmp_path / "runs" / "r"
+    need = 4000 * runfile.bytes_per_draw(load_priors(point_prior, required=REQUIRED),
+                                         engine_driver_order())
+    assert need > free
+    assert_rejected(invoke("run", point_prior, "--draws", 4000, "--out", out), out,
+                    "4,000 draws need", "GB", "fewer draws")
+    run_ok(point_prior, out)                      # 200 draws fit in a megabyte
+
+
+@pytest.mark.parametrize("option", ["--draws", "--chunk-size", "--paths"])
+def test_sizes_beyond_any_disk_are_refused_as_usage_errors(tmp_path, point_prior, option):
+    """Not an overflow deep inside HDF5 or numpy: click names the option."""
+    from simcore.limits import MAX_DRAWS
+    out = tmp_path / "runs" / "r"
+    result = invoke("run", point_prior, option, MAX_DRAWS + 1, "--out", out)
+    assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [("run", "--until-mcse", "nan"), ("sensitivity", "-N", 2**21),
+                                  ("sensitivity", "--resamples", 10**11),
+                                  ("sensitivity", "-m", "morris", "-N", 10**12)])
+def test_out_of_range_study_sizes_are_usage_errors_naming_the_option(tmp_path, point_prior,
+                                                                      args):
+    command, *options = args
+    out = tmp_path / "runs" / "r"
+    result = invoke(command, point_prior, *options, "--out", out)
+    assert result.exit_code == 2 and options[-2] in result.output, result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_run_nc_grows_by_bytes_per_draw(tmp_path, point_prior):
+    """The disk check's estimate is what the per-draw groups of run.nc take (HDF5 allocates
+    whole chunks; a run smaller than a chunk gets chunks of its own size)."""
+    import h5py
+    draws = 300
+    out = tmp_path / "runs" / "r"
+    result = invoke("run", point_prior, "--draws", draws, "--paths", 0, "--out", out, "--no-charts")
+    assert result.exit_code == 0, result.output
+    stored = 0
+    with h5py.File(out / "run.nc") as file:
+        for group in ("prior", "events"):
+            for dataset in file[group].values():
+                if dataset.shape[:1] == (draws,):
+                    stored += dataset.id.get_storage_size()
+    priors = load_priors(point_prior, required=REQUIRED)
+    assert stored == draws * runfile.bytes_per_draw(priors, engine_driver_order())
+
+
+def shutil_usage(free: int):
+    import shutil
+    return shutil._ntuple_diskusage(total=free, used=0, free=free)
+
+
+def engine_driver_order() -> tuple[str, ...]:
+    from simcore.kernel import DRIVER_ORDER
+    return DRIVER_ORDER
 
 
 # ---------------------------------------------------------------------------------------------
 # 5. Prior copies in the run keep their layout; nothing from input files is executed
+
+
+def test_a_prior_file_name_that_is_not_utf8_runs_and_verifies(tmp_path, point_prior):
+    """Linux file names are bytes: the name reaches run.nc's attributes escaped and the
+    manifest exactly, so verify finds the prior copy again."""
+    odd = point_prior.with_name(os.fsdecode(b"point\xfe.toml"))
+    odd.write_bytes(point_prior.read_bytes())
+    out = tmp_path / "runs" / "odd"
+    run_ok(odd, out)
+    verified = invoke("verify", out)
+    assert verified.exit_code == 0 and "bit-identical" in verified.output, verified.output
+    reported = invoke("report", out, "--quiet")
+    assert reported.exit_code == 0, reported.output
+    assert "point\\udcfe.toml" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_prior_copies_keep_the_layout_so_extends_resolves(tmp_path):

@@ -3,6 +3,8 @@ terms at their boundaries, the assumptions table, escaping, and one-line exits o
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -14,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import priorfiles as pf
@@ -382,11 +384,158 @@ def test_not_a_run_directory_and_a_bad_comparison_are_rejected(runs, tmp_path):
 
 
 def test_report_replaces_an_old_report_whole(runs, tmp_path, no_charts):
-    base, _ = runs
-    out = tmp_path / "report.html"
+    run = broken_copy(runs[0], tmp_path, "run")
+    out = run / "report.html"     # the default output: re-reporting a run is routine
     out.write_text("old")
-    result = invoke("report", base, "--out", out, "-q")
+    result = invoke("report", run, "-q")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(out)
     assert out.read_text().startswith("<!DOCTYPE html>")
-    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]
+
+
+def test_report_replaces_another_file_only_when_forced(runs, tmp_path, no_charts):
+    base, _ = runs
+    out = tmp_path / "notes.toml"
+    out.write_text("keep")
+    result = invoke("report", base, "--out", out)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert str(out) in result.stderr and "--force" in result.stderr
+    assert out.read_text() == "keep"
+    forced = invoke("report", base, "--out", out, "--force", "--quiet")
+    assert forced.exit_code == 0 and forced.output.strip() == str(out), forced.output
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.toml"]
+
+
+@pytest.mark.parametrize("own", ["run.nc", "manifest.json", "events.csv", "film_days.png",
+                                 "prior copy", "priors/../run.nc", "compared run's table"])
+def test_report_never_replaces_a_file_it_reads(runs, tmp_path, own):
+    from simcore.errors import RunDirError
+    from simcore.report import write_report
+
+    run = broken_copy(runs[0], tmp_path, "run")
+    others = [broken_copy(runs[1], tmp_path, "other")] if own == "compared run's table" else []
+    manifest = json.loads((run / "manifest.json").read_text())
+    target = {"prior copy": run / manifest["prior_files"][-1]["copy"],
+              "compared run's table": others and others[0] / "percentiles.csv"
+              }.get(own) or run / own
+    before = target.read_bytes()
+    with pytest.raises(RunDirError, match="never replaced"):
+        write_report(run, target, compare_with=others, force=True)
+    assert target.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs with nothing to rank: sensitivity.csv is header-only
+
+
+@pytest.mark.parametrize("case", ["1 draw", "40 draws", "every driver fixed"])
+def test_report_says_why_there_is_no_sensitivity_ranking(tmp_path, no_charts, case):
+    from simcore.sensitivity.given import MIN_DRAWS
+
+    if case == "every driver fixed":
+        prior, draws, why = pf.write(tmp_path / "fixed.toml", pf.point_drivers()), 100, "fixed"
+    else:
+        draws = int(case.split()[0])
+        prior, why = BASELINE, f"needs at least {MIN_DRAWS}"
+    assert draws < MIN_DRAWS or case == "every driver fixed"
+    run = tmp_path / "run"
+    result = invoke("run", prior, "--draws", draws, "--out", run, "--no-charts", "-q")
+    assert result.exit_code == 0, result.output
+    assert len((run / "sensitivity.csv").read_text().splitlines()) == 1
+    result = invoke("report", run, "-q")
+    assert result.exit_code == 0, (result.output, result.exception)
+    html = (run / "report.html").read_text()
+    q8 = html[html.index('<section id="q8"'):html.index('<section id="q9"')]
+    assert "No sensitivity ranking to show" in q8 and why in q8, q8
+
+
+# ---------------------------------------------------------------------------------------------
+# Malformed values in a run's tables
+
+
+TABLES = ["events_summary.csv", "events.csv", "binding.csv", "percentiles.csv",
+          "seed_comparison.csv", "sensitivity.csv", "sensitivity_dominant.csv"]
+
+
+def rewrite_rows(path: Path, cell: str) -> None:
+    """The table's header and three rows of ``cell`` in every column."""
+    header = path.read_text().splitlines()[0]
+    row = ",".join([cell] * len(header.split(",")))
+    path.write_text(f"{header}\n{row}\n{row}\n{row}\n")
+
+
+def cut_mid_line(path: Path) -> None:
+    """Cut half-way through the line at the file's middle, as a copy that stopped."""
+    text = path.read_text()
+    start = text.rindex("\n", 0, len(text) // 2) + 1
+    end = text.index("\n", start)
+    path.write_text(text[:start + (end - start) // 2])
+
+
+@pytest.mark.parametrize("damage", ["abc", "nan", "cut"])
+@pytest.mark.parametrize("table", TABLES)
+def test_malformed_values_are_rejected_in_one_line(runs, tmp_path, table, damage):
+    base, _ = runs
+    run = broken_copy(base, tmp_path, "broken")
+    if damage == "cut":
+        cut_mid_line(run / table)
+    else:
+        rewrite_rows(run / table, damage)
+    out = tmp_path / "out" / "report.html"
+    out.parent.mkdir()
+    assert_rejected(invoke("report", run, "--out", out), out, str(run / table), "row ")
+    if table == "percentiles.csv":
+        assert_rejected(invoke("report", base, "--out", out, "--compare", run), out, table)
+
+
+def test_manifest_without_the_prior_path_is_rejected(runs, tmp_path):
+    run = broken_copy(runs[0], tmp_path, "broken")
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["priors_path"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "report.html"
+    assert_rejected(invoke("report", run, "--out", out), out, "manifest.json", "priors_path")
+
+
+_ROWS: dict[Path, list[list[str]]] = {}
+
+
+def _rows(path: Path) -> list[list[str]]:
+    if path not in _ROWS:
+        _ROWS[path] = list(csv.reader(io.StringIO(path.read_text())))
+    return _ROWS[path]
+
+
+JUNK = st.sampled_from(["abc", "nan", "", "inf", "-1", "1.5", "1e999", "not by 2046", "all",
+                        "censored", "9" * 30, "novel_to_movie_possible"]) | st.text(max_size=6)
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])   # restored each time
+@given(data=st.data())
+def test_any_cell_replaced_by_junk_is_a_report_or_a_one_line_error(runs, tmp_path, no_charts,
+                                                                   data):
+    base, _ = runs
+    run = tmp_path / "run"
+    if not run.exists():
+        shutil.copytree(base, run, ignore=shutil.ignore_patterns("report.html", "run.nc"))
+    table = data.draw(st.sampled_from(TABLES))
+    rows = [list(r) for r in _rows(base / table)]
+    # Often among the first rows: every table's first rows are ones the report reads.
+    row = data.draw(st.integers(1, min(4, len(rows) - 1)) | st.integers(1, len(rows) - 1))
+    column = data.draw(st.integers(0, len(rows[0]) - 1))
+    rows[row][column] = data.draw(JUNK)
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    (run / table).write_text(text.getvalue())
+    out = tmp_path / "out.html"
+    try:
+        result = invoke("report", run, "--out", out)
+        if result.exit_code == 0:
+            out.unlink()
+        else:
+            assert_rejected(result, out, table)
+    finally:
+        shutil.copy(base / table, run / table)

@@ -109,6 +109,16 @@ def test_until_mcse_stops_at_the_cap_and_says_the_tolerance_was_not_met(baseline
     assert rule.worst.relative_error > 1e-4
 
 
+@pytest.mark.parametrize("tolerance", [1e-300, 5e-324])
+def test_until_mcse_with_a_vanishing_tolerance_grows_by_the_largest_step(baseline, tolerance):
+    """However far the error is from the tolerance, the next checkpoint is at most
+    MAX_GROWTH times further (the squared ratio once overflowed)."""
+    from simcore.precision import MAX_GROWTH, MIN_DRAWS
+    rule = UntilMcse(tolerance)
+    result = engine.run_forecast(baseline, MIN_DRAWS, seed=3, n_paths=0)
+    assert rule(result) == math.ceil(MIN_DRAWS * MAX_GROWTH)
+
+
 def test_reported_mcse_of_an_event_median_matches_its_spread_over_seeds(baseline):
     """The stopping rule trusts the order-statistic MCSE: over 40 independent runs the
     standard deviation of the median date agrees with the mean reported MCSE (the ratio of a

@@ -166,7 +166,10 @@ def test_damaged_run_directory_is_one_line_exit_2(run_copy, damage, words):
 
 @pytest.mark.parametrize("key,value,words", [
     ("seed", "5", "seed: must be an integer"),
-    ("draws", 0, "draws: must be an integer >= 1"),
+    ("draws", 0, "draws: must be an integer from 1 to"),
+    ("draws", 10**30, "draws: must be an integer from 1 to 1,000,000,000,000"),
+    ("seed", 2**70, "seed: must be an integer from 0 to"),
+    ("stored_paths", -1, "stored_paths: must be an integer from 0 to"),
     ("chunk_size", True, "chunk_size: must be an integer"),
     ("prior_files", [], "prior_files: must be a list"),
 ])
