@@ -34,13 +34,17 @@ METADATA_KEYS = ("unit", "description", "rationale", "sources")
 _family_adapter = TypeAdapter(AnyFamily)
 
 
-def _calendar_date(text: str) -> str:
-    """'2019', '2019-05' or '2019-05-31', with a month and day that exist."""
+def _calendar_date(text: str) -> dt.date:
+    """'2019', '2019-05' or '2019-05-31' (a missing month or day is the first)."""
     parts = [int(p) for p in text.split("-")]
+    return dt.date(parts[0], *(parts[1:] + [1] * (3 - len(parts))))
+
+
+def _real_date(text: str) -> str:
     try:
-        dt.date(parts[0], *(parts[1:] + [1] * (3 - len(parts))))
+        _calendar_date(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date on the calendar") from None
+        raise ValueError(f"{text!r} is not a real date") from None
     return text
 
 
@@ -60,7 +64,7 @@ class Source(BaseModel):
     title: Annotated[str, Field(min_length=1)]
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$"),
-                    AfterValidator(_calendar_date)]
+                    AfterValidator(_real_date)]
 
 
 class DriverText(BaseModel):
@@ -74,7 +78,7 @@ class DriverText(BaseModel):
 class Meta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     title: str = ""
-    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$"), AfterValidator(_real_date)]
     horizon_years: Annotated[float, Field(gt=0.0, le=200.0, allow_inf_nan=False)]
     time_step_years: Annotated[float, Field(gt=0.0, le=5.0, allow_inf_nan=False)]
     extends: str | None = None
@@ -127,8 +131,7 @@ class PriorSet:
 
 def decimal_year(as_of: str) -> float:
     """'2026-11' -> 2026.833 (start of the month); '2026-11-15' -> the day's fraction."""
-    parts = [int(p) for p in as_of.split("-")]
-    date = dt.date(parts[0], parts[1], parts[2] if len(parts) == 3 else 1)
+    date = _calendar_date(as_of)
     start = dt.date(date.year, 1, 1)
     length = (dt.date(date.year + 1, 1, 1) - start).days
     return date.year + (date - start).days / length
@@ -417,10 +420,6 @@ def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
     except ValidationError as err:
         field_path, message = _first_error(err)
         raise PriorError(top, "meta", field_path, message) from None
-    try:
-        decimal_year(meta.as_of)
-    except ValueError:
-        raise PriorError(top, "meta", "as_of", f"{meta.as_of!r} is not a real date") from None
     steps = round(meta.horizon_years / meta.time_step_years)
     if not 1 <= steps <= MAX_GRID_STEPS:
         raise PriorError(top, "meta", "time_step_years",

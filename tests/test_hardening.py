@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from simcore import engine, plotting, runfile, store, tables
 from simcore.answer import summary_text
 from simcore.cli import main
 from simcore.errors import PriorError
+from simcore.kernel import DRIVER_ORDER
 from simcore.model import DRIVER_DOMAINS, DRIVER_MAGNITUDE_LIMIT, MODEL_DRIVERS
 from simcore.priors import load_priors
 
@@ -249,7 +251,7 @@ BAD_CASES = {
         "drivers.alg_halving_years.sources.0.url", "pattern"),
     "source_date_not_on_the_calendar": (valid_text(alg_halving_years={
         **E("fixed", value=1.0), "sources": [{**pf.SOURCE, "date": "2019-13-45"}]}),
-        "drivers.alg_halving_years.sources.0.date", "not a date on the calendar"),
+        "drivers.alg_halving_years.sources.0.date", "not a real date"),
     # TOML's own escape: the parser then hands over a string holding NUL.
     "nul_in_unit": (valid_text(alg_halving_years={**E("fixed", value=1.0), "unit": "s@NUL"})
                     .replace("@NUL", "\\u0000"), "drivers.alg_halving_years.unit", "NUL"),
@@ -1049,10 +1051,10 @@ def test_out_of_memory_is_one_line_exit_1(tmp_path, point_prior, monkeypatch):
 def test_more_draws_than_the_disk_holds_are_refused_before_anything_is_written(
         tmp_path, point_prior, monkeypatch):
     free = 10**6
-    monkeypatch.setattr(store.shutil, "disk_usage", lambda path: shutil_usage(free))
+    monkeypatch.setattr(store.shutil, "disk_usage", lambda path: SimpleNamespace(free=free))
     out = tmp_path / "runs" / "r"
     need = 4000 * runfile.bytes_per_draw(load_priors(point_prior, required=REQUIRED),
-                                         engine_driver_order())
+                                         DRIVER_ORDER)
     assert need > free
     assert_rejected(invoke("run", point_prior, "--draws", 4000, "--out", out), out,
                     "4,000 draws need", "GB", "fewer draws")
@@ -1096,17 +1098,8 @@ def test_run_nc_grows_by_bytes_per_draw(tmp_path, point_prior):
                 if dataset.shape[:1] == (draws,):
                     stored += dataset.id.get_storage_size()
     priors = load_priors(point_prior, required=REQUIRED)
-    assert stored == draws * runfile.bytes_per_draw(priors, engine_driver_order())
+    assert stored == draws * runfile.bytes_per_draw(priors, DRIVER_ORDER)
 
-
-def shutil_usage(free: int):
-    import shutil
-    return shutil._ntuple_diskusage(total=free, used=0, free=free)
-
-
-def engine_driver_order() -> tuple[str, ...]:
-    from simcore.kernel import DRIVER_ORDER
-    return DRIVER_ORDER
 
 
 # ---------------------------------------------------------------------------------------------
