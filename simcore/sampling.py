@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 from scipy import special
 
+from . import fixed_order
 from .priors import PriorSet
 
 _WORDS_PER_COUNTER = 4  # Philox4x64 yields four 64-bit words per counter increment.
@@ -59,18 +60,20 @@ def _unit_floats(raw, out):
 
 def nearest_correlation(matrix: np.ndarray, tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
     """Higham's (2002) alternating projections: the nearest positive semi-definite matrix with
-    unit diagonal. A small eigenvalue floor keeps the result usable by a Cholesky factor."""
+    unit diagonal. A small eigenvalue floor keeps the result usable by a Cholesky factor.
+    Eigen-decompositions, products and norms in a fixed order (:mod:`.fixed_order`): the
+    repaired matrix feeds every correlated draw."""
     floor = 1e-8
     y = matrix.copy()
     correction = np.zeros_like(matrix)
     for _ in range(max_iter):
         r = y - correction
-        values, vectors = np.linalg.eigh(r)
-        x = (vectors * np.maximum(values, floor)) @ vectors.T
+        values, vectors = fixed_order.symmetric_eigen(r)
+        x = fixed_order.from_eigen(np.maximum(values, floor), vectors)
         correction = x - r
         previous, y = y, x.copy()
         np.fill_diagonal(y, 1.0)
-        if np.linalg.norm(y - previous) <= tol * np.linalg.norm(y):
+        if fixed_order.frobenius_norm(y - previous) <= tol * fixed_order.frobenius_norm(y):
             break
     return (y + y.T) / 2.0
 
@@ -97,11 +100,13 @@ class Copula:
         linear = 2.0 * np.sin(np.pi * rank / 6.0)
         np.fill_diagonal(linear, 1.0)
         repair = 0.0
-        if np.linalg.eigvalsh(linear).min() <= 1e-10:
+        # Eigenvalues and the Cholesky factor in a fixed order, not LAPACK: L multiplies every
+        # correlated draw, so its bits must not depend on the BLAS build or thread count.
+        if fixed_order.symmetric_eigen(linear)[0].min() <= 1e-10:
             repaired = nearest_correlation(linear)
             repair = float(np.abs(repaired - linear).max())
             linear = repaired
-        return cls(names, rank, linear, np.linalg.cholesky(linear), repair)
+        return cls(names, rank, linear, fixed_order.cholesky(linear), repair)
 
     def apply(self, columns: dict[str, np.ndarray]) -> None:
         """Replace the named uniform columns, in place, by correlated ones."""

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from numba import get_num_threads, njit, prange
 
+from ..fixed_order import symmetric_pseudo_inverse
 from ..model import OUTPUTS
 from . import GIVEN_DATA_DRAWS
 from . import targets as tg
@@ -211,17 +212,38 @@ def _standardise(ranks: np.ndarray) -> np.ndarray:
     return ranks
 
 
+@njit(cache=True, error_model="numpy")
+def _prcc_from_inverse(inverse, rxy, out):  # pragma: no cover
+    """out[d, k]: PRCC of driver d with target k, from the inverse (D, D) of the drivers'
+    correlation matrix and the driver-target correlations ``rxy`` (D, K), by the blocks of
+    the joint matrix's inverse (Schur complement). Sums in increasing index order."""
+    n_drivers, n_targets = rxy.shape
+    b = np.empty(n_drivers)
+    for k in range(n_targets):
+        explained = 0.0          # R^2 of the target on the drivers (linear, on ranks)
+        for d in range(n_drivers):
+            total = 0.0
+            for e in range(n_drivers):
+                total += inverse[d, e] * rxy[e, k]
+            b[d] = total
+            explained += rxy[d, k] * total
+        schur = max(1.0 - explained, 1e-12)
+        for d in range(n_drivers):
+            diagonal = inverse[d, d] + b[d] * b[d] / schur  # inverse joint matrix, x-x entry
+            value = (b[d] / schur) / np.sqrt(diagonal / schur)
+            out[d, k] = 0.0 if np.isnan(value) else min(max(value, -1.0), 1.0)
+
+
 def _partial_correlations(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
     """PRCC of every driver with every target from rank correlations: driver-driver ``rxx``
-    (D, D) and driver-target ``rxy`` (D, K). Uses the inverse of the joint correlation matrix
-    by blocks (Schur complement), for all targets at once."""
-    inverse = np.linalg.pinv(rxx)
-    b = np.einsum("de,ek->dk", inverse, rxy)                 # (D, K)
-    schur = np.maximum(1.0 - np.einsum("dk,dk->k", rxy, b), 1e-12)   # 1 - R^2 of the target
-    diagonal = np.diag(inverse)[:, None] + b ** 2 / schur    # inverse joint matrix, x-x diagonal
-    with np.errstate(invalid="ignore", divide="ignore"):
-        prcc = (b / schur) / np.sqrt(diagonal / schur)
-    return np.nan_to_num(np.clip(prcc, -1.0, 1.0))
+    (D, D) and driver-target ``rxy`` (D, K), for all targets at once. The inverse is the
+    pseudo-inverse, so linearly dependent ranks do not break it (a driver whose ranks repeat
+    another's gets its twin's index; the others' are what they would be without it),
+    computed in a fixed order rather than by LAPACK, whose bits change with the BLAS thread
+    count."""
+    out = np.empty(rxy.shape)
+    _prcc_from_inverse(symmetric_pseudo_inverse(rxx), np.ascontiguousarray(rxy), out)
+    return out
 
 
 def uncertain_drivers(priors, drivers: dict[str, np.ndarray], m: int) -> list[str]:
