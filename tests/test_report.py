@@ -118,7 +118,7 @@ def test_likelihood_never_says_less_for_a_larger_probability(a, b):
 # The page in a real browser
 
 CHROMIUM_HELP = ("the report test needs headless Chromium and its driver: the Debian packages "
-                 "chromium and chromium-driver (.ci/run installs them) and the pip package "
+                 "chromium and chromium-driver (scripts/test installs them) and the pip package "
                  "selenium (the test extra)")
 
 
