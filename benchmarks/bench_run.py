@@ -30,25 +30,34 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, from wait4's rusage) of a command in a fresh process."""
+def timed_usage(command: list[str], env: dict[str, str] = ENV) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system, the children it waited
+    for included; from wait4's rusage) of a command in a fresh process."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, env=ENV)
+                               stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command[1:3])} failed: {process.stderr.read().decode()}")
-    return wall, usage.ru_maxrss / 1024.0   # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
-def one_run(draws: int, priors: Path, workdir: Path, extra: list[str]) -> tuple[float, float]:
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a command in a fresh process."""
+    return timed_usage(command)[:2]
+
+
+def one_run(draws: int, priors: Path, workdir: Path, extra: list[str],
+            env: dict[str, str] = ENV) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds of one ``simcore run``."""
     out = workdir / f"run-{draws}-{time.monotonic_ns()}"
     # Each run starts with the previous one's file written back: a 10M-draw run.nc is 3 GB,
     # and the kernel throttles a writer while that much is still dirty in the page cache.
     os.sync()
-    sample = timed([sys.executable, "-m", "simcore", "run", str(priors), "--draws", str(draws),
-                    "--out", str(out), "--quiet", *extra])
+    sample = timed_usage([sys.executable, "-m", "simcore", "run", str(priors), "--draws",
+                          str(draws), "--out", str(out), "--quiet", *extra], env)
     shutil.rmtree(out)
     return sample
 
@@ -88,7 +97,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         one_run(1000, args.priors, Path(tmp), extra)   # warm-up: numba cache, OS file cache
         for draws in args.draws:
-            samples = [one_run(draws, args.priors, Path(tmp), extra) for _ in range(args.repeats)]
+            samples = [one_run(draws, args.priors, Path(tmp), extra)[:2]
+                       for _ in range(args.repeats)]
             rows.append(summarise("simcore run", draws, samples))
     if args.naive_draws:
         naive = summarise("naive reference", args.naive_draws,

@@ -129,9 +129,9 @@ def entry() -> None:
     nothing. Tests call ``main`` in-process and keep the normal exit."""
     import os
 
-    # simcore parallelises its own work (threads over drivers and over draws, a forked drawing
-    # process); OpenBLAS's threads (one pool in numpy's copy, one in scipy's) only busy-wait
-    # beside them: ~0.5 CPU-s of a 1M-draw run, same results. Set before numpy is imported.
+    # For speed only (no stored number goes through BLAS, so results do not depend on it):
+    # simcore parallelises its own work, and OpenBLAS's pools (one in numpy's copy, one in
+    # scipy's) would only spin beside it (benchmarks/README.md). Set before numpy is imported.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         main()
