@@ -34,8 +34,9 @@ from .summaries import BINS_PER_OCTAVE, LOG2_LOW, EventTimes, LogHistogram, year
 if TYPE_CHECKING:
     from .runfile import RunFileWriter
 
-# Draws per chunk: 131,072 measured ~10% faster than 65,536 end to end in the engine (fewer
-# parallel launches and run.nc writes per draw; 262,144 no faster), for 2 x 61 MB of buffers.
+# Draws per chunk: larger chunks mean fewer parallel launches and run.nc writes per draw, at the
+# cost of two chunk-sized buffers; benchmarks/README.md ("Chunks of 131,072 draws") has the
+# measurements.
 DEFAULT_CHUNK_SIZE = 131_072
 DEFAULT_PATHS = 200
 
@@ -71,8 +72,8 @@ class RunResult:
 
     def summarise_events(self, names) -> None:
         """Summarise these events ahead of use, two at a time for a streamed run: reading from
-        run.nc and the compiled selection release the GIL, and at 10M draws each event takes
-        ~0.2 s."""
+        run.nc and the compiled selection release the GIL, and at ten million draws each event
+        takes long enough to be worth overlapping (benchmarks/README.md, "Event tables")."""
         missing = [name for name in names if not any(k[0] == name for k in self._event_times)]
         if not self.streamed or len(missing) < 2:
             for name in missing:
