@@ -267,10 +267,8 @@ def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: floa
     """
     from .model import kernel
 
-    trajectories, events = kernel.simulate(drivers, Grid(t_rel, as_of_year), clock)
-    for log2 in trajectories.log2.values():
-        kernel.exp2_in_place(log2)
-    return events, trajectories.log2
+    values, events = kernel.simulate_values(drivers, Grid(t_rel, as_of_year), clock)
+    return events, values
 
 
 def _driver_buffer(priors: PriorSet, rows: int) -> np.ndarray:

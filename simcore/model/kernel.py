@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from numba import literal_unroll, njit, prange
+from numba import get_num_threads, literal_unroll, njit, prange
 
 from . import spec
 from .interface import Grid, Trajectories, driver_values, regime_clock, unpack_events
@@ -479,29 +479,28 @@ def simulate_chunk(drivers, t, t_abs, clock, counts, events, binding, paths, n_p
 
 
 @njit(cache=True, parallel=True)
-def simulate_points(drivers, t, t_abs, clock, log2, gaps, events, binding):
-    """Every draw's log2 series (n, N_SERIES, T), requirement gaps (n, N_REQUIREMENTS, T),
-    events (n, N_EVENT_COLUMNS) and binding codes (n, N_BINDING_COLUMNS)."""
-    for i in prange(drivers.shape[0]):
+def simulate_points(drivers, t, t_abs, clock, log2, gaps, events, binding, as_values, blocks):
+    """Every draw's series (n, N_SERIES, T): base-2 logs, or with ``as_values`` the values
+    (2 ** log2, the same operation as simulate_chunk's paths, so bit for bit a run's paths);
+    requirement gaps (n, N_REQUIREMENTS, T), events (n, N_EVENT_COLUMNS) and binding codes
+    (n, N_BINDING_COLUMNS). Draws are split into ``blocks`` (one per thread)."""
+    n = drivers.shape[0]
+    per_block = (n + blocks - 1) // blocks
+    for block in prange(blocks):
         scratch = np.empty((GAP_ROWS, t.size))
-        _simulate_draw(drivers[i], t, clock[i], log2[i], scratch)
-        _events_of_draw(drivers[i], log2[i], scratch, t_abs, events[i], binding[i])
-        gaps[i] = scratch[:N_REQUIREMENTS]
+        for i in range(block * per_block, min(n, (block + 1) * per_block)):
+            traj = log2[i]
+            _simulate_draw(drivers[i], t, clock[i], traj, scratch)
+            _events_of_draw(drivers[i], traj, scratch, t_abs, events[i], binding[i])
+            gaps[i] = scratch[:N_REQUIREMENTS]
+            if as_values:
+                for s in range(N_SERIES):
+                    for k in range(t.size):
+                        traj[s, k] = _value(traj[s, k])
 
 
-@njit(cache=True, parallel=True)
-def exp2_in_place(log2):
-    """2 ** log2 for every element of a (draws, T) array, in place: the operation of
-    simulate_chunk's paths, so values from :func:`simulate` equal a run's paths bit for bit."""
-    for i in prange(log2.shape[0]):
-        for k in range(log2.shape[1]):
-            log2[i, k] = _value(log2[i, k])
-
-
-def simulate(drivers: Mapping[str, np.ndarray], grid: Grid, clock: np.ndarray | None = None
-             ) -> tuple[Trajectories, dict[str, np.ndarray]]:
-    """Trajectories (base-2 logs) and event times of every draw (the interface of
-    :mod:`simcore.model.interface`)."""
+def _simulate_arrays(drivers: Mapping[str, np.ndarray], grid: Grid, clock: np.ndarray | None,
+                     as_values: bool) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     values = driver_values(drivers)
     n = next(iter(values.values())).size
     # Fortran order, as the engine's chunks.
@@ -509,17 +508,33 @@ def simulate(drivers: Mapping[str, np.ndarray], grid: Grid, clock: np.ndarray | 
     clock = np.asfortranarray(regime_clock(clock, n))
     t = np.ascontiguousarray(grid.t, dtype=float)
     years = np.ascontiguousarray(grid.years, dtype=float)
-    log2 = np.empty((n, N_SERIES, t.size))
+    series = np.empty((n, N_SERIES, t.size))
     gaps = np.empty((n, N_REQUIREMENTS, t.size))
     events = np.empty((n, N_EVENT_COLUMNS))
     binding = np.empty((n, N_BINDING_COLUMNS), dtype=np.int8)
-    simulate_points(matrix, t, years, clock, log2, gaps, events, binding)
+    simulate_points(matrix, t, years, clock, series, gaps, events, binding, as_values,
+                    max(min(n, get_num_threads()), 1))
+    return series, gaps, unpack_events(events, binding)
+
+
+def simulate(drivers: Mapping[str, np.ndarray], grid: Grid, clock: np.ndarray | None = None
+             ) -> tuple[Trajectories, dict[str, np.ndarray]]:
+    """Trajectories (base-2 logs) and event times of every draw (the interface of
+    :mod:`simcore.model.interface`)."""
+    log2, gaps, events = _simulate_arrays(drivers, grid, clock, as_values=False)
     trajectories = Trajectories(log2={name: log2[:, s] for s, name in enumerate(SERIES)},
                                 gaps={name: gaps[:, r] for name, r in REQUIREMENT_ROW.items()})
-    return trajectories, unpack_events(events, binding)
+    return trajectories, events
 
+
+def simulate_values(drivers: Mapping[str, np.ndarray], grid: Grid,
+                    clock: np.ndarray | None = None
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`simulate` with every series as values (not logs), bit for bit a run's stored
+    paths of the same draws: series -> (n, T), and the events."""
+    values, _, events = _simulate_arrays(drivers, grid, clock, as_values=True)
+    return {name: values[:, s] for s, name in enumerate(SERIES)}, events
 
 refresh_stale_cache(_compiled_spec_key, SPEC_KEY,
                     (_compiled_spec_key, _stalled, _value, _simulate_draw, _crossing,
-                     _threshold_crossings, _events_of_draw, simulate_chunk, simulate_points,
-                     exp2_in_place))
+                     _threshold_crossings, _events_of_draw, simulate_chunk, simulate_points))

@@ -157,7 +157,7 @@ def assert_backends_agree(drivers: dict[str, np.ndarray], t: np.ndarray, as_of_y
                     None if ref_codes is None else int(ref_codes[i]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(inputs=strategies.model_inputs())
 def test_the_backends_agree_over_the_whole_domain_of_every_driver(inputs):
     assert_backends_agree(*inputs)
