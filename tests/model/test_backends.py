@@ -197,7 +197,8 @@ FILES = {"reference": "simcore/model/reference.py", "kernel": "simcore/model/ker
 
 
 def test_the_kernel_writes_every_declared_series_and_gap():
-    x = np.array([active_world()[name][0] for name in model.DRIVER_ORDER])
+    values = model.driver_values(active_world())
+    x = np.array([values[name][0] for name in model.DRIVER_ORDER])
     traj = np.full((spec.N_SERIES, GRID.t.size), np.nan)
     gaps = np.full((kernel.GAP_ROWS, GRID.t.size), np.nan)
     kernel._simulate_draw(x, GRID.t, np.full(spec.MAX_REGIME_SWITCHES, 0.5), traj, gaps)
