@@ -29,7 +29,7 @@ from .model import (
 )
 from .priors import PriorSet
 from .sampling import Copula, noise, sample_drivers
-from .summaries import BINS_PER_OCTAVE, LOG2_LOW, EventTimes, LogHistogram, year_ends
+from .summaries import EventTimes, LogHistogram, year_ends
 
 if TYPE_CHECKING:
     from .runfile import RunFileWriter
@@ -217,8 +217,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             tock = time.perf_counter()
             chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
             kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
-                                  binding[start:stop], chunk_paths, chunk_paths.shape[0],
-                                  _BIN_SHIFT, float(BINS_PER_OCTAVE))
+                                  binding[start:stop], chunk_paths, chunk_paths.shape[0])
             timings["sampling"] += tock - tick
             timings["model"] += time.perf_counter() - tock
             if writer is not None:
@@ -280,12 +279,6 @@ def _driver_buffer(priors: PriorSet, rows: int) -> np.ndarray:
         if name not in priors.drivers:
             matrix[:, j] = DRIVER_DEFAULTS[name]
     return matrix
-
-
-# Where a log2 value's histogram bin starts: bin b holds [LOG2_LOW + (b - 1) / BINS_PER_OCTAVE,
-# LOG2_LOW + b / BINS_PER_OCTAVE), bin 0 and the last bin everything below and above.
-_BIN_SHIFT = LOG2_LOW - 1.0 / BINS_PER_OCTAVE
-assert LogHistogram.n_bins <= 1 << 16, "the kernel stores bin indices as uint16"
 
 
 class _ChunkWriter:

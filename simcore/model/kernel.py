@@ -26,7 +26,8 @@ from collections.abc import Mapping
 import numpy as np
 from numba import get_num_threads, literal_unroll, njit, prange
 
-from . import spec
+from . import binning, spec
+from .binning import BIN_SHIFT, BINS_PER_OCTAVE, N_BINS
 from .interface import Grid, Trajectories, driver_values, regime_clock, unpack_events
 from .spec import (
     DRIVER_ORDER,
@@ -183,13 +184,15 @@ GAP_ROWS = N_REQUIREMENTS + max(n_bounds for *_, n_bounds, _ in CONJUNCTIONS)
 # numba keys its on-disk cache by this file (its time stamp and the functions' bytecode), not by
 # the globals the compiled code froze: after an edit of spec.py alone it would load machine code
 # laid out for the old spec (wrong rows, and writes past the end of arrays it no longer sizes).
-# The spec's declarations are hashed, the hash is compiled in, and a mismatch recompiles.
+# The declarations of the spec (and of the histogram layout, ``binning``) are hashed, the hash
+# is compiled in, and a mismatch recompiles.
 
 def _spec_key() -> int:
     def canonical(value) -> str:       # a set's repr follows string hashing, random per process
         return repr(sorted(value)) if isinstance(value, (set, frozenset)) else repr(value)
 
-    declared = sorted((name, canonical(value)) for name, value in vars(spec).items()
+    declared = sorted((module.__name__, name, canonical(value))
+                      for module in (spec, binning) for name, value in vars(module).items()
                       if not name.startswith("__") and not callable(value)
                       and type(value).__name__ != "module")
     return int.from_bytes(hashlib.sha256(repr(declared).encode()).digest()[:8], "little",
@@ -382,6 +385,7 @@ BATCH = 4096
 # The batch's bin indices take at most this many uint16 values per thread (4,096 draws on the
 # baseline's 81 grid times); finer grids get smaller batches.
 _BIN_SCRATCH_VALUES = BATCH * N_SERIES * 81
+_BINS = float(BINS_PER_OCTAVE)
 
 
 @njit(cache=True)
@@ -432,21 +436,17 @@ def _events_of_draw(x, traj, gaps, t_abs, events_row, binding_row):
 
 
 @njit(cache=True, parallel=True)
-def simulate_chunk(drivers, t, t_abs, clock, counts, events, binding, paths, n_paths,
-                   bin_shift, bins_per_octave):
+def simulate_chunk(drivers, t, t_abs, clock, counts, events, binding, paths, n_paths):
     """Simulate every draw of a chunk, for a run.
 
     drivers (n, len(DRIVER_ORDER)); t, t_abs (T,); clock (n, MAX_REGIME_SWITCHES);
-    counts (blocks, N_SERIES, T * n_bins) int32, added to: value v (a log2) is counted in bin
-    int((v - bin_shift) * bins_per_octave), clipped to the first and last; events
+    counts (blocks, N_SERIES, T * N_BINS) int32, added to (the layout of ``binning``); events
     (n, N_EVENT_COLUMNS) and binding (n, N_BINDING_COLUMNS) written; paths (n_paths, N_SERIES,
     T) written with the values (not logs) of the first n_paths draws.
     """
     n = drivers.shape[0]
     n_times = t.size
     blocks = counts.shape[0]
-    n_bins = counts.shape[2] // n_times
-    last_bin = n_bins - 1.0
     per_block = (n + blocks - 1) // blocks
     for block in prange(blocks):
         traj = np.empty((N_SERIES, n_times))
@@ -467,13 +467,12 @@ def simulate_chunk(drivers, t, t_abs, clock, counts, events, binding, paths, n_p
                             paths[i, s, k] = _value(traj[s, k])
                 for s in range(N_SERIES):
                     for k in range(n_times):
-                        scaled = min(max((traj[s, k] - bin_shift) * bins_per_octave, 0.0),
-                                     last_bin)
+                        scaled = min(max((traj[s, k] - BIN_SHIFT) * _BINS, 0.0), N_BINS - 1.0)
                         bins[b, s, k] = int(scaled)
             for s in range(N_SERIES):
                 row = hist[s]
                 for k in range(n_times):
-                    offset = k * n_bins
+                    offset = k * N_BINS
                     for b in range(size):
                         row[offset + bins[b, s, k]] += 1
 
