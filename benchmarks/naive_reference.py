@@ -1,8 +1,8 @@
 """A deliberately naive reference implementation of the same forecast, for speed comparisons.
 
 Plain numpy on whole (draws x times) matrices: sample every driver at once, run the numpy
-formulation of the model (simcore.model.simulate, the readable twin of the compiled kernel),
-find event times with simcore.events, and take percentiles with np.quantile over the full
+formulation of the model (the reference backend, simcore.model.reference: the readable twin of
+the compiled kernel, with its own event finder), and take percentiles with np.quantile over the full
 matrix. No chunking, no histograms, no compiled code, no output files. Memory grows with N
 (~40 GB at 1M draws), so it is run at modest N and compared per draw.
 
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from simcore import model
-from simcore.events import compute_events
 from simcore.engine import time_grid
 from simcore.priors import load_priors
 from simcore.sampling import Copula, noise, sample_drivers
@@ -32,8 +31,8 @@ def naive_forecast(priors_path: Path, draws: int, seed: int) -> dict:
     t = time_grid(priors)
     drivers = sample_drivers(priors, seed, 0, draws, Copula.from_priors(priors))
     clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, 0, draws)
-    trajectories = model.simulate(drivers, t, clock)
-    events = compute_events(trajectories, priors.as_of_year + t)
+    trajectories, events = model.simulate(drivers, model.Grid(t, priors.as_of_year), clock,
+                                          backend="reference")
     percentiles = {name: np.quantile(np.exp2(values), QUANTILES, axis=0)
                    for name, values in trajectories.log2.items()}
     return {"events": events, "percentiles": percentiles}

@@ -7,8 +7,7 @@ import math
 import numpy as np
 
 from .engine import RunResult
-from .events import ALREADY_MET
-from .model import FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
+from .model import ALREADY_MET, FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
 from .units import human_duration
 from .sensitivity.targets import INDICATOR_YEAR
 from .summaries import probability_mcse, year_ends

@@ -17,6 +17,16 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from . import model
+from .model import (
+    DRIVER_DEFAULTS,
+    DRIVER_ORDER,
+    N_BINDING_COLUMNS,
+    N_EVENT_COLUMNS,
+    SERIES,
+    Grid,
+    unpack_bindings,
+    unpack_events,
+)
 from .priors import PriorSet
 from .sampling import Copula, noise, sample_drivers
 from .summaries import EventTimes, LogHistogram, year_ends
@@ -24,8 +34,9 @@ from .summaries import EventTimes, LogHistogram, year_ends
 if TYPE_CHECKING:
     from .runfile import RunFileWriter
 
-# Draws per chunk: 131,072 measured ~10% faster than 65,536 end to end in the engine (fewer
-# parallel launches and run.nc writes per draw; 262,144 no faster), for 2 x 61 MB of buffers.
+# Draws per chunk: larger chunks mean fewer parallel launches and run.nc writes per draw, at the
+# cost of two chunk-sized buffers; benchmarks/README.md ("Chunks of 131,072 draws") has the
+# measurements.
 DEFAULT_CHUNK_SIZE = 131_072
 DEFAULT_PATHS = 200
 
@@ -61,8 +72,8 @@ class RunResult:
 
     def summarise_events(self, names) -> None:
         """Summarise these events ahead of use, two at a time for a streamed run: reading from
-        run.nc and the compiled selection release the GIL, and at 10M draws each event takes
-        ~0.2 s."""
+        run.nc and the compiled selection release the GIL, and at ten million draws each event
+        takes long enough to be worth overlapping (benchmarks/README.md, "Event tables")."""
         missing = [name for name in names if not any(k[0] == name for k in self._event_times)]
         if not self.streamed or len(missing) < 2:
             for name in missing:
@@ -143,7 +154,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     """
     from numba import get_num_threads
 
-    from . import kernel
+    from .model import kernel
 
     started = time.perf_counter()
     t_rel = time_grid(priors)
@@ -151,8 +162,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     copula = Copula.from_priors(priors)
     n_paths = min(n_paths, draws)
     blocks = get_num_threads()
-    counts = np.zeros((blocks, kernel.N_SERIES, t_rel.size * LogHistogram.n_bins), dtype=np.int32)
-    paths = np.empty((n_paths, kernel.N_SERIES, t_rel.size))
+    counts = np.zeros((blocks, len(SERIES), t_rel.size * LogHistogram.n_bins), dtype=np.int32)
+    paths = np.empty((n_paths, len(SERIES), t_rel.size))
     in_memory = sink is None
     kept = draws if in_memory else n_paths
     # Columns in the kernel's order: chunks are written in place and handed to the kernel
@@ -160,28 +171,31 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     # a background thread (h5py releases the GIL while HDF5 writes) while the next chunk is
     # sampled and simulated into the other, and copy out the kept head.
     rows = draws if in_memory else min(chunk_size, draws)
-    buffers = [(np.empty((rows, len(kernel.DRIVER_ORDER)), order="F"),
-                np.empty((rows, kernel.N_EVENTS))) for _ in range(1 if in_memory else 2)]
-    head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(kernel.DRIVER_ORDER)))
-    head_events = buffers[0][1] if in_memory else np.empty((kept, kernel.N_EVENTS))
-    binding = np.empty(draws, dtype=np.int8)
+    buffers = [(_driver_buffer(priors, rows), np.empty((rows, N_EVENT_COLUMNS)))
+               for _ in range(1 if in_memory else 2)]
+    head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(DRIVER_ORDER)))
+    head_events = buffers[0][1] if in_memory else np.empty((kept, N_EVENT_COLUMNS))
+    binding = np.empty((draws, N_BINDING_COLUMNS), dtype=np.int8)
+    # What was drawn (and is stored): the drivers the prior file defines; an optional driver it
+    # leaves out is a constant column of the kernel's input, not a draw.
+    drawn = [(j, name) for j, name in enumerate(DRIVER_ORDER) if name in priors.drivers]
     timings = {"sampling": 0.0, "model": 0.0, "streaming": 0.0}
     writer = _ChunkWriter(sink, timings) if sink is not None else None
 
     def result_so_far(n: int) -> RunResult:
         total_counts = counts.sum(axis=0, dtype=np.int64)
         histograms = {name: LogHistogram.from_counts(total_counts[s].reshape(t_rel.size, -1))
-                      for s, name in enumerate(kernel.SERIES)}
+                      for s, name in enumerate(SERIES)}
         head = min(kept, n)
         events = unpack_events(head_events[:head], binding[:head])
         if not in_memory:
             writer.flush()
-            events = {**sink.events(), "novel_to_movie_binding": binding[:n]}
+            events = {**sink.events(), **unpack_bindings(binding[:n])}
         return RunResult(
             priors=priors, seed=seed, draws=n, chunk_size=chunk_size, time_abs=t_abs,
-            drivers={name: head_drivers[:head, j] for j, name in enumerate(kernel.DRIVER_ORDER)},
+            drivers={name: head_drivers[:head, j] for j, name in drawn},
             events=events, histograms=histograms,
-            paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(kernel.SERIES)},
+            paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(SERIES)},
             copula_repair=copula.repair if copula else 0.0, timings=timings,
             streamed=not in_memory)
 
@@ -198,7 +212,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             matrix = driver_buffer[offset:offset + stop - start]
             chunk_events = event_buffer[offset:offset + stop - start]
             sample_drivers(priors, seed, start, stop, copula, out=matrix,
-                           order=kernel.DRIVER_ORDER)
+                           order=DRIVER_ORDER)
             clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
             tock = time.perf_counter()
             chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
@@ -213,7 +227,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                 # The buffer written now is not reused before the next chunk's write is
                 # submitted, which waits for this one.
                 writer.submit(start,
-                              {name: matrix[:, j] for j, name in enumerate(kernel.DRIVER_ORDER)},
+                              {name: matrix[:, j] for j, name in drawn},
                               unpack_events(chunk_events, binding[start:stop]))
             if on_chunk is not None:
                 on_chunk(stop - start)
@@ -239,44 +253,32 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
 
 
 def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: float,
-             clock: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+             clock: np.ndarray | None = None
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The model at given driver values, without sampling: (events, trajectories).
 
-    ``drivers``: every model driver -> (n,) array; ``clock``: the free-tier regime uniforms
-    (n, MAX_REGIME_SWITCHES), by default 0.5 everywhere. Trajectories are returned for every
-    draw as series -> (n, T) values (not logs); meant for tests, tornado swings and what-ifs
-    over a modest number of points.
+    ``drivers``: every model driver -> (n,) array (an optional driver may be left out: it takes
+    its default); ``clock``: the free-tier regime uniforms (n, MAX_REGIME_SWITCHES), by default
+    0.5 everywhere. Trajectories are returned for every draw as series -> (n, T) values (not
+    logs), bit for bit a run's stored paths of the same draws; meant for tests, tornado swings
+    and what-ifs over a modest number of points. The compiled backend of
+    :func:`simcore.model.simulate`.
     """
-    from . import kernel
+    from .model import kernel
 
-    n = next(iter(drivers.values())).size
-    # Fortran order, as run_forecast's chunks: one compiled specialisation of the kernel.
-    matrix = np.asfortranarray(np.column_stack([np.broadcast_to(drivers[name], (n,)).astype(float)
-                                                for name in kernel.DRIVER_ORDER]))
-    clock = np.asfortranarray(np.full((n, model.MAX_REGIME_SWITCHES), 0.5) if clock is None
-                              else clock, dtype=float)
-    counts = np.zeros((1, kernel.N_SERIES, t_rel.size * LogHistogram.n_bins), dtype=np.int32)
-    paths = np.empty((n, kernel.N_SERIES, t_rel.size))
-    event_matrix = np.empty((n, kernel.N_EVENTS))
-    binding = np.empty(n, dtype=np.int8)
-    kernel.simulate_chunk(matrix, t_rel, as_of_year + t_rel, clock, counts, event_matrix, binding,
-                          paths, n)
-    return (unpack_events(event_matrix, binding),
-            {name: paths[:, s] for s, name in enumerate(kernel.SERIES)})
+    values, events = kernel.simulate_values(drivers, Grid(t_rel, as_of_year), clock)
+    return events, values
 
 
-def unpack_events(event_matrix: np.ndarray, binding: np.ndarray) -> dict[str, np.ndarray]:
-    """Kernel event columns -> named arrays: (N, P) per profile, (N,) otherwise."""
-    from .kernel import N_FILM_EVENTS
-
-    n_profiles = len(model.PROFILES)
-    events = {}
-    for h, label in enumerate(model.FILM_TIME_THRESHOLDS_DAYS):
-        events[f"free_film_within_{label}"] = event_matrix[:, h * n_profiles:(h + 1) * n_profiles]
-    events["novel_to_movie_possible"] = event_matrix[:, N_FILM_EVENTS]
-    events["novel_to_movie_free_user"] = event_matrix[:, N_FILM_EVENTS + 1:]
-    events["novel_to_movie_binding"] = binding
-    return events
+def _driver_buffer(priors: PriorSet, rows: int) -> np.ndarray:
+    """A chunk's driver matrix in the kernel's column order (Fortran order: each column is
+    written in place by the sampler); the columns of optional drivers the prior file leaves
+    out hold their defaults once and for all."""
+    matrix = np.empty((rows, len(DRIVER_ORDER)), order="F")
+    for j, name in enumerate(DRIVER_ORDER):
+        if name not in priors.drivers:
+            matrix[:, j] = DRIVER_DEFAULTS[name]
+    return matrix
 
 
 class _ChunkWriter:

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer import headline_indices
-from .events import event_names
-from .model import PROFILES, REQUIREMENTS
+from .model import ALREADY_MET, BINDING_LABELS, EVENT_NAMES, PROFILES
 from .sensitivity.targets import INDICATOR_YEAR
 from .summaries import probability_mcse, year_ends
 
@@ -64,7 +63,7 @@ def headlines(result) -> list[Headline]:
                 rows.append(Headline(f"film_days/{profile} median at {result.time_abs[k]:.2f}",
                                      float(median[k]), float(mcse[k]), float(median[k])))
     as_of = result.priors.as_of_year
-    for name in event_names():
+    for name in EVENT_NAMES:
         columns = ([(p, i) for i, p in enumerate(PROFILES)]
                    if np.ndim(result.events[name]) == 2 else [("all", None)])
         for profile, index in columns:
@@ -83,8 +82,8 @@ def headlines(result) -> list[Headline]:
         rows.append(Headline(f"novel_to_movie_possible P(by end of {INDICATOR_YEAR})", p,
                              probability_mcse(p, possible.n), 1.0))
     binding = np.asarray(result.events["novel_to_movie_binding"])
-    counts = np.bincount(binding.astype(np.int64) + 1, minlength=len(REQUIREMENTS) + 1)
-    for label, count in zip(["already_met", *REQUIREMENTS], counts):
+    counts = np.bincount(binding.astype(np.int64) - ALREADY_MET, minlength=len(BINDING_LABELS))
+    for label, count in zip(BINDING_LABELS, counts):
         share = count / binding.size
         rows.append(Headline(f"binding share {label}", share,
                              probability_mcse(share, binding.size), 1.0))

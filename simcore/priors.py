@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from .distributions import FAMILY_NAMES, AnyFamily, Family
 from .errors import PriorError
-from .model import DRIVER_DOMAINS, DRIVER_MAGNITUDE_LIMIT
+from .model import DRIVER_DEFAULTS, DRIVER_DOMAINS, DRIVER_MAGNITUDE_LIMIT
 
 MAX_FILE_BYTES = 1_000_000
 MAX_EXTENDS_DEPTH = 16
@@ -353,7 +353,7 @@ def _describe_draws(dist: Family, low: float, high: float) -> str:
 
 def _check_draws(driver: Driver) -> None:
     """Every value the sampler can draw for this driver is finite, and for a model driver lies
-    in its domain (simcore.model.DRIVER_DOMAINS) and within DRIVER_MAGNITUDE_LIMIT."""
+    in its domain (simcore.model.spec: DRIVER_SPECS) and within DRIVER_MAGNITUDE_LIMIT."""
     where = f"drivers.{driver.name}"
     low, high = driver.dist.draw_range()
     if not (math.isfinite(low) and math.isfinite(high)):
@@ -380,8 +380,9 @@ def _check_draws(driver: Driver) -> None:
 def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
     """Load, merge and validate a prior file and the files it extends.
 
-    ``required``: driver names the model needs. Any other name is an error (with a hint), and so
-    is a required name that the merged file does not define.
+    ``required``: driver names the model reads. Any other name is an error (with a hint), and so
+    is a required name that the merged file does not define, unless the model's spec gives it a
+    default (an optional driver: left out, every draw takes the default).
     """
     path = Path(path)
     chain = _chain(path)
@@ -436,7 +437,7 @@ def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
     for driver in drivers.values():
         _check_draws(driver)
     if required is not None:
-        missing = sorted(required - set(drivers))
+        missing = sorted(required - set(drivers) - set(DRIVER_DEFAULTS))
         if missing:
             raise PriorError(top, f"drivers.{missing[0]}", None,
                              f"required by the model but not defined ({len(missing)} missing)")

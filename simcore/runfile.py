@@ -11,7 +11,11 @@ dimension would avoid that, but h5netcdf then finds its length by scanning every
 the group for each variable it opens: ~2 s to open a 1M-draw run instead of ~0.2 s.
 
 The layout (names, dtypes, attributes) is defined here once and used both by the streaming
-writer and by :func:`per_draw_datasets`, the in-memory form ``simcore verify`` compares with.
+writer and by :func:`per_draw_datasets`, the in-memory form ``simcore verify`` compares with;
+which events there are, their order, their profile dimension and the binding codes come from the
+model's spec. ``/prior`` holds the drivers the prior file defines, i.e. what was drawn: an
+optional driver the file leaves out takes the spec's default, a definition of the model (it
+changes only with the code, recorded by the git commit), and is not stored.
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ import numpy as np
 
 from . import model
 from .distributions import _RANGE_U as PROBE_U
-from .events import ALREADY_MET, event_names
+from .model import spec
 
 SAMPLE_CHUNK = 65_536
-BINDING = "novel_to_movie_binding"
+BINDINGS = tuple(event.binding for event in spec.BINDING_EVENTS)
 SAMPLE_DTYPE = np.dtype(np.int64)
 EVENT_DTYPE = np.dtype(np.float64)
 BINDING_DTYPE = np.dtype(np.int8)
@@ -65,18 +69,19 @@ def driver_dtype(dist) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _event_layout() -> list[tuple[str, bool]]:
-    """(event, whether it has a value per profile), in the file's order."""
-    return [(name, name != "novel_to_movie_possible") for name in event_names()]
+def stored_drivers(priors, driver_names) -> list[str]:
+    """The drivers of ``driver_names`` that /prior stores: those the prior file defines."""
+    return [name for name in driver_names if name in priors.drivers]
 
 
 def bytes_per_draw(priors, driver_names) -> int:
     """What one draw adds to run.nc: its two sample indices, its drivers (each at its stored
-    type), its event times and binding code."""
-    drivers = sum(driver_dtype(priors.drivers[name].dist).itemsize for name in driver_names)
-    events = sum(EVENT_DTYPE.itemsize * (len(model.PROFILES) if per_profile else 1)
-                 for _, per_profile in _event_layout())
-    return 2 * SAMPLE_DTYPE.itemsize + drivers + events + BINDING_DTYPE.itemsize
+    type), its event times and binding codes."""
+    drivers = sum(driver_dtype(priors.drivers[name].dist).itemsize
+                  for name in stored_drivers(priors, driver_names))
+    columns = spec.N_EVENT_COLUMNS * EVENT_DTYPE.itemsize
+    return (2 * SAMPLE_DTYPE.itemsize + drivers + columns
+            + spec.N_BINDING_COLUMNS * BINDING_DTYPE.itemsize)
 
 
 def driver_attrs(priors, name: str) -> dict[str, str]:
@@ -88,9 +93,12 @@ def driver_attrs(priors, name: str) -> dict[str, str]:
 EVENT_ATTRS = {"unit": "decimal year", "censored": "inf = not by horizon"}
 
 
-def binding_attrs() -> dict[str, str]:
-    return {"codes": json.dumps({str(ALREADY_MET): "already_met",
-                                 **{str(i): r for i, r in enumerate(model.REQUIREMENTS)}})}
+def binding_attrs(binding: str) -> dict[str, str]:
+    """The code -> condition table of a binding variable (ALREADY_MET, then the conditions)."""
+    event = next(e for e in spec.BINDING_EVENTS if e.binding == binding)
+    codes = range(spec.ALREADY_MET, len(event.conditions))
+    return {"codes": json.dumps({str(code): label
+                                 for code, label in zip(codes, spec.binding_labels(event))})}
 
 
 def per_draw_datasets(priors, drivers: Mapping[str, np.ndarray],
@@ -105,11 +113,12 @@ def per_draw_datasets(priors, drivers: Mapping[str, np.ndarray],
                 driver_attrs(priors, name)) for name, values in drivers.items()},
         coords={"sample": sample})
     variables = {}
-    for name in event_names():
-        values = events[name]
-        dims = ("sample", "profile") if values.ndim == 2 else ("sample",)
-        variables[name] = (dims, values, EVENT_ATTRS)
-    variables[BINDING] = (("sample",), events[BINDING], binding_attrs())
+    for name, per_profile in spec.event_layout():
+        dims = ("sample", "profile") if per_profile else ("sample",)
+        variables[name] = (dims, events[name], EVENT_ATTRS)
+    for event in spec.BINDING_EVENTS:
+        dims = ("sample", "profile") if spec.per_profile(event) else ("sample",)
+        variables[event.binding] = (dims, events[event.binding], binding_attrs(event.binding))
     event_set = xr.Dataset(variables, coords={"sample": sample, "profile": list(model.PROFILES)})
     return prior, event_set
 
@@ -127,8 +136,8 @@ def stored_events(path: Path, result):
     with h5py.File(path, "r") as f:
         group = f["events"]
         previous = result.events
-        result.events = {**{name: group[name] for name in previous if name != BINDING},
-                         BINDING: previous[BINDING]}
+        result.events = {**{name: group[name] for name in previous if name not in BINDINGS},
+                         **{name: previous[name] for name in BINDINGS}}
         try:
             yield
         finally:
@@ -179,7 +188,8 @@ class RunFileWriter:
         # a "fixed array" chunk index, whose writes stay O(1) as the file grows (the default
         # v1 B-tree made each chunk slower than the last). No chunk cache: every write covers
         # whole chunks, which then go straight to the file instead of through a copy. Together
-        # (benchmarks/README.md): appending 1M draws 1.0 s -> 0.5 s, 10M draws 15.2 s -> 6.0 s.
+        # they halve the time of appending and keep it linear in the draws (benchmarks/README.md,
+        # "Writing run.nc" and the table's "HDF5 1.10 format" row).
         self._file = h5netcdf.File(self.path, "w", libver=("v110", "v110"), rdcc_nbytes=0)
         try:
             prior = self._file.create_group("prior")
@@ -187,7 +197,7 @@ class RunFileWriter:
             self._prior_sample = prior.create_variable("sample", ("sample",), SAMPLE_DTYPE,
                                                        chunks=(rows,))
             self._drivers = {}
-            for name in driver_names:
+            for name in stored_drivers(priors, driver_names):
                 variable = prior.create_variable(name, ("sample",),
                                                  driver_dtype(priors.drivers[name].dist),
                                                  chunks=(rows,))
@@ -200,15 +210,13 @@ class RunFileWriter:
             profile = events.create_variable("profile", ("profile",), h5py.string_dtype())
             profile[:] = np.array(model.PROFILES, dtype=object)
             self._events = {}
-            for name, per_profile in _event_layout():
-                dims = ("sample", "profile") if per_profile else ("sample",)
-                chunks = (rows, len(model.PROFILES)) if per_profile else (rows,)
-                variable = events.create_variable(name, dims, EVENT_DTYPE, chunks=chunks)
-                variable.attrs.update(EVENT_ATTRS)
-                self._events[name] = variable
-            binding = events.create_variable(BINDING, ("sample",), BINDING_DTYPE, chunks=(rows,))
-            binding.attrs.update(binding_attrs())
-            self._events[BINDING] = binding
+            for name, per_profile in spec.event_layout():
+                self._events[name] = self._per_draw(events, name, per_profile, EVENT_DTYPE,
+                                                    rows, EVENT_ATTRS)
+            for event in spec.BINDING_EVENTS:
+                self._events[event.binding] = self._per_draw(
+                    events, event.binding, spec.per_profile(event), BINDING_DTYPE, rows,
+                    binding_attrs(event.binding))
             # The HDF5 datasets behind the variables (h5netcdf looks them up on every access).
             self._sample_datasets = (self._prior_sample._h5ds, self._event_sample._h5ds)
             self._datasets = [(name, v._h5ds, v.dtype) for name, v in self._drivers.items()]
@@ -216,6 +224,14 @@ class RunFileWriter:
         except BaseException:
             self._file.close()
             raise
+
+    @staticmethod
+    def _per_draw(group, name: str, per_profile: bool, dtype, rows: int, attrs):
+        dims = ("sample", "profile") if per_profile else ("sample",)
+        chunks = (rows, len(model.PROFILES)) if per_profile else (rows,)
+        variable = group.create_variable(name, dims, dtype, chunks=chunks)
+        variable.attrs.update(attrs)
+        return variable
 
     def append(self, start: int, drivers: Mapping[str, np.ndarray],
                events: Mapping[str, np.ndarray]) -> None:

@@ -150,13 +150,16 @@ def sample_drivers(priors: PriorSet, seed: int, start: int, stop: int,
     """Values of every driver for draws ``start..stop-1``.
 
     With ``out`` (shape (stop - start, len(order))), values are written into its columns in
-    ``order`` and the returned arrays are views of them.
+    ``order`` and the returned arrays are views of them. A name of ``order`` that the prior file
+    does not define (an optional model driver it leaves out) is not drawn: its column of ``out``
+    is left as it is, and it is not returned.
     """
     n = stop - start
-    names = list(order or priors.drivers)
+    order = list(order or priors.drivers)
     if out is None:
-        out = np.empty((n, len(names)), order="F")
-    column = {name: j for j, name in enumerate(names)}
+        out = np.empty((n, len(order)), order="F")
+    column = {name: j for j, name in enumerate(order)}
+    names = [name for name in order if name in priors.drivers]
     random = [name for name in names if not priors.drivers[name].dist.is_constant]
     u = dict(zip(random, _pool().map(lambda name: uniforms(seed, name, start, stop), random)))
     if copula is not None:

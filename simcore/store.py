@@ -191,7 +191,7 @@ class RunWriter:
     run.nc while the engine runs; ``finish`` adds the summaries, tables, charts and manifest."""
 
     def __init__(self, staging: Path, priors, capacity: int):
-        from .kernel import DRIVER_ORDER
+        from .model import DRIVER_ORDER
 
         self.staging = staging
         self.sink = runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, capacity)
@@ -268,7 +268,7 @@ def new_run(out: Path, priors, capacity: int, force: bool = False):
 def _check_room(out: Path, staging: Path, priors, capacity: int) -> None:
     """Refuse, before any draw is made, a run whose per-draw file cannot fit on its disk: it
     would otherwise fail with the disk full, minutes into the run."""
-    from .kernel import DRIVER_ORDER
+    from .model import DRIVER_ORDER
     need = capacity * runfile.bytes_per_draw(priors, DRIVER_ORDER)
     free = shutil.disk_usage(staging).free
     if need > free:

@@ -16,8 +16,8 @@ import math
 import numpy as np
 from numba import njit
 
-BINS_PER_OCTAVE = 64
-LOG2_LOW, LOG2_HIGH = -64.0, 64.0   # 5e-20 .. 2e19; values beyond land in the edge bins
+from .model.binning import BINS_PER_OCTAVE, LOG2_HIGH, LOG2_LOW, N_BINS
+
 QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 RELATIVE_ERROR_BOUND = 2.0 ** (1.0 / BINS_PER_OCTAVE) - 1.0
 
@@ -29,7 +29,7 @@ class LogHistogram:
     is dominated by the size of the count array rather than by the number of values.
     """
 
-    n_bins = int((LOG2_HIGH - LOG2_LOW) * BINS_PER_OCTAVE) + 2
+    n_bins = N_BINS
     flush_values = 1 << 22
 
     def __init__(self, n_times: int):

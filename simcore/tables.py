@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import RunResult
-from .events import ALREADY_MET, event_names
-from .model import PROFILES, REQUIREMENTS
+from .model import ALREADY_MET, BINDING_LABELS, EVENT_NAMES, PROFILES
 from .summaries import QUANTILES, EventTimes, probability_mcse, year_ends, year_slots
 
 ALL_PROFILES = "all"  # the profile column's value for outputs that do not depend on the user
@@ -38,9 +37,9 @@ def percentiles(result: RunResult) -> pd.DataFrame:
 
 def event_columns(result: RunResult) -> list[tuple[str, str, EventTimes]]:
     """(event, profile, its times) for every event and profile."""
-    result.summarise_events(event_names())
+    result.summarise_events(EVENT_NAMES)
     columns = []
-    for name in event_names():
+    for name in EVENT_NAMES:
         if result.events[name].ndim == 2:
             columns += [(name, p, result.event(name, i)) for i, p in enumerate(PROFILES)]
         else:
@@ -91,7 +90,7 @@ def binding_shares(result: RunResult) -> pd.DataFrame:
     year (years in which no world has reached it have no rows: the shares are undefined).
     Censored draws are attributed to the requirement furthest from being met."""
     binding = np.asarray(result.events["novel_to_movie_binding"], dtype=np.int64) - ALREADY_MET
-    labels = ["already_met", *REQUIREMENTS]
+    labels = BINDING_LABELS
     years = year_ends(result.priors.as_of_year, result.horizon_year)
     # Joint counts of (year slot in which the milestone is reached, binding code): one pass.
     slot = year_slots(np.asarray(result.events["novel_to_movie_possible"][:]), years)

@@ -2,7 +2,11 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from hypothesis import settings
+
+from simcore import engine, model
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -12,3 +16,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 settings.register_profile("deterministic", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+@pytest.fixture(scope="module", params=["reference", "kernel"])
+def evaluate(request):
+    """The model at given drivers through one of its backends, as ``engine.evaluate`` returns
+    it: (events, series -> (n, T) values). The kernel is engine.evaluate itself."""
+    def run(drivers, t_rel, as_of_year, clock=None):
+        if request.param == "kernel":
+            return engine.evaluate(drivers, t_rel, as_of_year, clock)
+        trajectories, events = model.simulate(drivers, model.Grid(t_rel, as_of_year), clock,
+                                              backend="reference")
+        return events, {name: np.exp2(log2) for name, log2 in trajectories.log2.items()}
+
+    run.backend = request.param
+    return run

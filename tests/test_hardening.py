@@ -35,7 +35,7 @@ from simcore import engine, plotting, runfile, store, tables
 from simcore.answer import summary_text
 from simcore.cli import main
 from simcore.errors import PriorError
-from simcore.kernel import DRIVER_ORDER
+from simcore.model import DRIVER_ORDER
 from simcore.model import DRIVER_DOMAINS, DRIVER_MAGNITUDE_LIMIT, MODEL_DRIVERS
 from simcore.priors import load_priors
 

@@ -1,4 +1,5 @@
-"""Q7: the novel-to-movie milestone on the shipped priors and on random seeds."""
+"""Q7: the novel-to-movie milestone on the shipped priors and on random seeds (per draw through
+both of the model's backends, and through a run's tables)."""
 
 from pathlib import Path
 
@@ -9,9 +10,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from simcore import engine, tables
-from simcore.model import MODEL_DRIVERS, PROFILES, REQUIREMENTS
+from simcore.engine import time_grid
+from simcore.model import ALREADY_MET, MAX_REGIME_SWITCHES, MODEL_DRIVERS, PROFILES, REQUIREMENTS
 from simcore.priors import load_priors
-from simcore.sampling import Copula, sample_drivers
+from simcore.sampling import Copula, noise, sample_drivers
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIOR_FILES = sorted((ROOT / "priors").rglob("*.toml"))
@@ -38,6 +40,17 @@ def test_free_user_never_ahead_of_possible_in_any_year_or_profile(priors, seed):
         assert free.size == possible.size > 0
         assert np.all(free <= possible + 1e-12)
         assert np.all(np.diff(free) >= 0)
+
+
+def test_free_user_never_before_possible_in_any_draw(priors, evaluate):
+    drivers = sample_drivers(priors, 17, 0, 3000, Copula.from_priors(priors))
+    clock = noise(17, "free_regime_clock", MAX_REGIME_SWITCHES, 0, 3000)
+    events, _ = evaluate(drivers, time_grid(priors), priors.as_of_year, clock)
+    possible = events["novel_to_movie_possible"]
+    assert np.all(events["novel_to_movie_free_user"] >= possible[:, None])
+    binding = events["novel_to_movie_binding"]
+    assert np.all((binding >= ALREADY_MET) & (binding < len(REQUIREMENTS)))
+    assert np.array_equal(binding == ALREADY_MET, possible == priors.as_of_year)
 
 
 def test_binding_shares_are_a_partition(priors):

@@ -144,12 +144,13 @@ def test_run_directory_contents(cli_run):
     assert not list(out.parent.glob(".*partial*"))
 
 
-def test_run_nc_groups_and_provenance(cli_run):
+def test_run_nc_groups_and_provenance(cli_run, baseline):
     out, _ = cli_run
     tree = store.load_run(out)
     assert {"prior", "trajectories", "events"} <= set(tree.children)
     assert tree["prior"].dims["sample"] == 20_000
-    assert set(MODEL_DRIVERS) <= set(tree["prior"].data_vars)
+    # every driver the prior file defines (an optional driver it leaves out is not drawn)
+    assert set(baseline.drivers) == set(tree["prior"].data_vars)
     assert tree.attrs["seed"] == 7 and tree.attrs["draws"] == 20_000
     import arviz as az
     assert set(az.from_netcdf(out / "run.nc").children) == set(tree.children)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from simcore import engine, runfile, tables
 from simcore.distributions import _RANGE_U, Lognormal, Normal
-from simcore.kernel import DRIVER_ORDER
+from simcore.model import DRIVER_ORDER
 from simcore.model import MODEL_DRIVERS
 from simcore.priors import load_priors
 from simcore.precision import MIN_DRAWS, UntilMcse, headlines

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..events import event_names
-from ..model import OUTPUTS, PROFILES
+from ..model import EVENT_SPECS, OUTPUTS, PROFILES, per_profile
 
 ALL_PROFILES = "all"           # the profile of outputs that do not depend on the user
 HEADLINE_CALENDAR_YEARS = (2030, 2035, 2040)   # plus as_of + 1, see headline_offsets
@@ -107,11 +106,11 @@ def trajectory_targets(output: str, offsets, as_of_year: float, time_step_years:
 def event_targets(quantity: str = TIME, year: int | None = None) -> list[Target]:
     """Every event (per profile where it has one), as its time or as 'by the end of year'."""
     targets = []
-    for name in event_names():
-        per_profile = name.startswith("free_film_within_") or name == "novel_to_movie_free_user"
-        columns = list(enumerate(PROFILES)) if per_profile else [(None, ALL_PROFILES)]
+    for event in EVENT_SPECS:
+        columns = list(enumerate(PROFILES)) if per_profile(event) else [(None, ALL_PROFILES)]
         for column, profile in columns:
-            targets.append(Target(name, profile, year, quantity, event=name, column=column))
+            targets.append(Target(event.name, profile, year, quantity, event=event.name,
+                                  column=column))
     return targets
 
 

@@ -1,5 +1,6 @@
-"""The model: closed-form checks on point-valued priors, agreement of the compiled kernel with
-the numpy reference, and monotonicity properties."""
+"""The model's equations: closed-form checks on point-valued worlds and monotonicity properties,
+each run against both backends (the ``evaluate`` fixture: the numpy reference and the compiled
+kernel through engine.evaluate)."""
 
 import math
 from pathlib import Path
@@ -10,14 +11,18 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import priorfiles as pf
-from simcore import engine, model
-from simcore.events import ALREADY_MET, compute_events
-from simcore.kernel import SERIES
-from simcore.model import FILM_TIME_THRESHOLDS_DAYS, MODEL_DRIVERS, PROFILES, REQUIREMENTS
+from simcore import model
+from simcore.model import (
+    ALREADY_MET,
+    FILM_TIME_THRESHOLDS_DAYS,
+    MODEL_DRIVERS,
+    PROFILES,
+    REQUIREMENTS,
+)
 from simcore.priors import load_priors
 from simcore.sampling import Copula, noise, sample_drivers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AS_OF = 2026.0 + 10 / 12
 T_REL = np.linspace(0.0, 20.0, 81)
 
@@ -37,10 +42,10 @@ PURE_TRENDS = dict(overgeneration_today=1.0, rental_premium=1.0, hw_slowdown_sta
 
 @settings(max_examples=40, deadline=None)
 @given(allowance=st.floats(1.0, 1e4), alg=st.floats(0.2, 5.0), hw=st.floats(0.5, 6.0))
-def test_single_exponential_trend_crosses_at_the_analytic_time(allowance, alg, hw):
+def test_single_exponential_trend_crosses_at_the_analytic_time(evaluate, allowance, alg, hw):
     d = point(**PURE_TRENDS, free_allowance_today=allowance, alg_halving_years=alg,
               hw_doubling_years=hw)
-    events, paths = engine.evaluate(d, T_REL, AS_OF)
+    events, paths = evaluate(d, T_REL, AS_OF)
     days_today = 5400.0 / allowance
     rate = 1.0 / alg + 1.0 / hw      # doublings of the daily allowance per year
     np.testing.assert_allclose(paths["film_days/no_hardware"][0],
@@ -60,7 +65,7 @@ def test_single_exponential_trend_crosses_at_the_analytic_time(allowance, alg, h
 
 @settings(max_examples=40, deadline=None)
 @given(shot=st.floats(0.1, 19.0), consistency=st.floats(0.1, 19.0), agent=st.floats(0.1, 19.0))
-def test_milestone_is_the_last_requirement_met_and_names_it(shot, consistency, agent):
+def test_milestone_is_the_last_requirement_met_and_names_it(evaluate, shot, consistency, agent):
     assume(min(abs(shot - consistency), abs(shot - agent), abs(consistency - agent)) > 1e-3)
     d = point(stall_occurs=0.0, film_length_seconds=1e12,  # so the film caps no shot here
               coherent_shot_seconds_today=20.0, coherent_shot_doubling_years=1.0,
@@ -70,7 +75,7 @@ def test_milestone_is_the_last_requirement_met_and_names_it(shot, consistency, a
               agent_horizon_hours_today=10.0, agent_doubling_years=0.5,
               novel_adaptation_hours=10.0 * 2.0 ** (agent / 0.5), agent_reliability_factor=1.0,
               dialogue_error_probability_today=1e-9, budget_cap_usd=1e30)
-    events, _ = engine.evaluate(d, T_REL, AS_OF)
+    events, _ = evaluate(d, T_REL, AS_OF)
     crossings = {"shot_length": shot, "consistency": consistency, "director_agent": agent}
     last = max(crossings, key=crossings.get)
     assert events["novel_to_movie_possible"][0] == pytest.approx(AS_OF + crossings[last],
@@ -78,20 +83,20 @@ def test_milestone_is_the_last_requirement_met_and_names_it(shot, consistency, a
     assert REQUIREMENTS[events["novel_to_movie_binding"][0]] == last
 
 
-def test_coherent_shot_length_stops_at_the_film_length():
-    _, paths = engine.evaluate(point(coherent_shot_doubling_years=0.1), T_REL, AS_OF)
+def test_coherent_shot_length_stops_at_the_film_length(evaluate):
+    _, paths = evaluate(point(coherent_shot_doubling_years=0.1), T_REL, AS_OF)
     shot = paths["coherent_shot_seconds"][0]
     assert shot.max() == pytest.approx(pf.POINT_VALUES["film_length_seconds"])
     assert shot[0] == pytest.approx(pf.POINT_VALUES["coherent_shot_seconds_today"])
 
 
-def test_requirements_met_today_and_never_met():
-    events, _ = engine.evaluate(point(required_shot_seconds=1.0, tolerated_visible_breaks=1e6,
-                                      novel_adaptation_hours=1.0, tolerated_dialogue_errors=1e6),
-                                T_REL, AS_OF)
+def test_requirements_met_today_and_never_met(evaluate):
+    events, _ = evaluate(point(required_shot_seconds=1.0, tolerated_visible_breaks=1e6,
+                               novel_adaptation_hours=1.0, tolerated_dialogue_errors=1e6),
+                         T_REL, AS_OF)
     assert events["novel_to_movie_possible"][0] == AS_OF
     assert events["novel_to_movie_binding"][0] == ALREADY_MET
-    events, _ = engine.evaluate(point(stall_occurs=0.0, required_shot_seconds=1e12), T_REL, AS_OF)
+    events, _ = evaluate(point(stall_occurs=0.0, required_shot_seconds=1e12), T_REL, AS_OF)
     assert events["novel_to_movie_possible"][0] == math.inf
     assert REQUIREMENTS[events["novel_to_movie_binding"][0]] == "shot_length"
 
@@ -105,26 +110,29 @@ def baseline_draws():
     return d, clock
 
 
-def test_kernel_agrees_with_the_numpy_reference(baseline_draws):
+def test_the_backends_agree_on_the_baseline_draws(baseline_draws):
+    """The baseline's own worlds (the property over the whole domain is in test_backends.py):
+    trajectories to 1e-9 in log2, event times to 1e-9 years, the same binding codes."""
     d, clock = baseline_draws
-    events, paths = engine.evaluate(d, T_REL, AS_OF, clock)
-    reference = model.simulate(d, T_REL, clock)
-    for s in SERIES:
-        np.testing.assert_allclose(np.log2(paths[s]), reference.log2[s], rtol=1e-9, atol=1e-9,
+    grid = model.Grid(T_REL, AS_OF)
+    reference, ref_events = model.simulate(d, grid, clock, backend="reference")
+    kernel, events = model.simulate(d, grid, clock, backend="kernel")
+    for s in model.SERIES:
+        np.testing.assert_allclose(kernel.log2[s], reference.log2[s], rtol=1e-9, atol=1e-9,
                                    err_msg=s)
-    ref_events = compute_events(reference, AS_OF + T_REL)
     for name, values in ref_events.items():
         np.testing.assert_allclose(events[name], values, rtol=0, atol=1e-9, err_msg=name)
 
 
 @settings(max_examples=30, deadline=None)
 @given(index=st.integers(0, 3999), factor=st.floats(1.0, 1000.0))
-def test_a_larger_free_allowance_never_lengthens_film_days(baseline_draws, index, factor):
+def test_a_larger_free_allowance_never_lengthens_film_days(evaluate, baseline_draws, index,
+                                                          factor):
     d, clock = baseline_draws
     one = {k: v[index:index + 1] for k, v in d.items()}
     more = {**one, "free_allowance_today": one["free_allowance_today"] * factor}
-    _, base = engine.evaluate(one, T_REL, AS_OF, clock[index:index + 1])
-    _, bigger = engine.evaluate(more, T_REL, AS_OF, clock[index:index + 1])
+    _, base = evaluate(one, T_REL, AS_OF, clock[index:index + 1])
+    _, bigger = evaluate(more, T_REL, AS_OF, clock[index:index + 1])
     for profile in PROFILES:
         s = f"film_days/{profile}"
         assert np.all(bigger[s] <= base[s] * (1 + 1e-12))
@@ -139,36 +147,37 @@ STRONGER = {  # driver -> multiplier that makes a requirement harder
 
 @settings(max_examples=30, deadline=None)
 @given(index=st.integers(0, 3999), driver=st.sampled_from(sorted(STRONGER)))
-def test_stronger_requirements_never_make_the_milestone_earlier(baseline_draws, index, driver):
+def test_stronger_requirements_never_make_the_milestone_earlier(evaluate, baseline_draws, index,
+                                                                driver):
     d, clock = baseline_draws
     one = {k: v[index:index + 1] for k, v in d.items()}
     harder = {**one, driver: one[driver] * STRONGER[driver]}
-    base, _ = engine.evaluate(one, T_REL, AS_OF, clock[index:index + 1])
-    hard, _ = engine.evaluate(harder, T_REL, AS_OF, clock[index:index + 1])
+    base, _ = evaluate(one, T_REL, AS_OF, clock[index:index + 1])
+    hard, _ = evaluate(harder, T_REL, AS_OF, clock[index:index + 1])
     for event in ("novel_to_movie_possible", "novel_to_movie_free_user"):
         assert np.all(hard[event] >= base[event] - 1e-9)
 
 
 @settings(max_examples=30, deadline=None)
 @given(index=st.integers(0, 3999), start=st.floats(0.0, 20.0), factor=st.floats(1.0, 20.0))
-def test_a_stall_never_makes_anything_earlier(baseline_draws, index, start, factor):
+def test_a_stall_never_makes_anything_earlier(evaluate, baseline_draws, index, start, factor):
     d, clock = baseline_draws
     one = {k: v[index:index + 1] for k, v in d.items()}
     calm = {**one, "stall_occurs": np.zeros(1)}
     stalled = {**one, "stall_occurs": np.ones(1), "stall_start_years": np.full(1, start),
                "stall_slowdown_factor": np.full(1, factor)}
-    base, _ = engine.evaluate(calm, T_REL, AS_OF, clock[index:index + 1])
-    slow, _ = engine.evaluate(stalled, T_REL, AS_OF, clock[index:index + 1])
+    base, _ = evaluate(calm, T_REL, AS_OF, clock[index:index + 1])
+    slow, _ = evaluate(stalled, T_REL, AS_OF, clock[index:index + 1])
     for name, values in base.items():
         if name != "novel_to_movie_binding":
             assert np.all(slow[name] >= values - 1e-9), name
 
 
-def test_event_order_and_free_user_after_possible(baseline_draws):
+def test_event_order_and_free_user_after_possible(evaluate, baseline_draws):
     d, clock = baseline_draws
-    events, _ = engine.evaluate(d, T_REL, AS_OF, clock)
+    events, _ = evaluate(d, T_REL, AS_OF, clock)
     labels = list(FILM_TIME_THRESHOLDS_DAYS)      # 1y, 1mo, 1w, 1d, 1h, 10min
-    for longer, shorter in zip(labels, labels[1:]):
+    for longer, shorter in zip(labels, labels[1:], strict=False):
         assert np.all(events[f"free_film_within_{shorter}"]
                       >= events[f"free_film_within_{longer}"])
     possible = events["novel_to_movie_possible"][:, None]
