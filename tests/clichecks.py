@@ -1,7 +1,11 @@
-"""Assertions shared by the tests of the commands that read a run directory (report, compare)."""
+"""Assertions shared by the tests of the commands that read a run directory (report, compare),
+and the console script run in a child process (real signals, real file systems)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 
@@ -18,3 +22,64 @@ def assert_rejected(result, out: Path, *words: str) -> None:
     assert not out.exists()
     if out.parent.exists():
         assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The console script in a child process
+
+ROOT = Path(__file__).resolve().parents[1]
+# What the console script runs; SIGINT restored first: a shell that starts jobs in the
+# background makes them ignore SIGINT, and Python keeps an inherited SIG_IGN, so a test run in
+# the background would otherwise never see Ctrl-C reach simcore.
+_ENTRY = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+          "sys.argv[0] = 'simcore'; from simcore.cli import entry; entry()")
+
+
+def start_simcore(*args, cwd: Path = ROOT, env: dict | None = None,
+                  memory_limit: int | None = None) -> subprocess.Popen:
+    """``simcore ARGS`` as the console script runs it, in a child process (text output), its
+    address space limited to ``memory_limit`` bytes if given (a reader that never stops
+    reading then fails instead of taking the machine's memory)."""
+    entry = _ENTRY if memory_limit is None else (
+        f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({memory_limit}, "
+        f"{memory_limit})); {_ENTRY}")
+    return subprocess.Popen([sys.executable, "-c", entry, *map(str, args)], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_simcore(*args, cwd: Path = ROOT, env: dict | None = None, timeout: float = 300,
+                memory_limit: int | None = None) -> subprocess.CompletedProcess:
+    """``simcore ARGS`` run to the end in a child process (killed after ``timeout``)."""
+    process = start_simcore(*args, cwd=cwd, env=env, memory_limit=memory_limit)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"simcore {' '.join(map(str, args))} did not end in {timeout} s: "
+                             f"{stderr[-2000:]}") from None
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def assert_one_line_exit(done: subprocess.CompletedProcess, code: int, *words: str) -> str:
+    """Exit ``code`` with exactly one line on stderr (no traceback) holding ``words``."""
+    lines = done.stderr.splitlines()
+    assert done.returncode == code and len(lines) == 1, (done.returncode, done.stderr[-3000:])
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def wait_for(condition, process: subprocess.Popen, seconds: float = 120) -> None:
+    """Poll ``condition`` until it holds; fail if ``process`` ends first or it takes longer."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the process never reached that stage"
+        time.sleep(0.02)
+
+
+def hidden_entries(folder: Path) -> list[str]:
+    """What a failed or interrupted command must not leave: hidden staging files or folders."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) \
+        if folder.is_dir() else []

@@ -81,3 +81,10 @@ def write(path: Path, drivers: dict[str, dict], meta: dict | None = None,
           correlations: list | None = None) -> Path:
     path.write_text(render(drivers, meta, correlations))
     return path
+
+
+def write_point_prior(path: Path) -> Path:
+    """Point values, but for one uncertain driver: the smallest prior whose runs have
+    something to summarise (fast to run)."""
+    return write(path, point_drivers(
+        alg_halving_years=entry("lognormal", median=0.8, low=0.4, high=1.6)))

@@ -32,3 +32,19 @@ def shared_folder(tmp_path_factory, name: str, make: Callable[[Path], None]) -> 
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+def shared_point_run(tmp_path_factory, name: str, *options: str) -> Path:
+    """A run of the point prior with one uncertain driver (priorfiles.write_point_prior), made
+    once per session with ``simcore run OPTIONS`` in-process; its folder (tests only read it)."""
+    from click.testing import CliRunner
+
+    import priorfiles
+    from simcore.cli import main
+
+    def make(folder: Path) -> None:
+        prior = priorfiles.write_point_prior(folder / "point.toml")
+        result = CliRunner().invoke(main, ["run", str(prior), *options, "--out",
+                                           str(folder / "run"), "-q"])
+        assert result.exit_code == 0, result.output
+    return shared_folder(tmp_path_factory, name, make) / "run"

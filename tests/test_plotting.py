@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from clichecks import run_simcore
 from simcore import engine, plotting, seed, store
 from simcore.model import FILM_TIME_THRESHOLDS_DAYS, MODEL_DRIVERS, OUTPUTS, PROFILES
 from simcore.priors import load_priors
@@ -440,18 +441,13 @@ def test_no_charts_still_writes_the_seed_comparison(tmp_path, baseline):
     assert "seed_comparison.csv" in names and not any(n.endswith(".png") for n in names)
 
 
-def simcore(*args):
-    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-
-
 def test_plot_command_redraws_every_chart(run_dir, tmp_path):
-    done = simcore("plot", run_dir, "--to", tmp_path / "all")
+    done = run_simcore("plot", run_dir, "--to", tmp_path / "all")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(
         f"{n}.png" for n in plotting.CHARTS)
-    done = simcore("plot", run_dir, "--output", "film_days", "--output", "film_events",
-                   "--format", "svg", "--to", tmp_path / "svg")
+    done = run_simcore("plot", run_dir, "--output", "film_days", "--output", "film_events",
+                       "--format", "svg", "--to", tmp_path / "svg")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == ["film_days.svg",
                                                                     "film_events.svg"]
@@ -474,7 +470,7 @@ def test_plot_command_errors_are_one_line_exit_2(run_dir, tmp_path, case):
         extra = ["--output", "film_dayz"]
     else:
         extra = ["--format", "jpeg"]
-    done = simcore("plot", target, *extra, "--to", tmp_path / "charts")
+    done = run_simcore("plot", target, *extra, "--to", tmp_path / "charts")
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr

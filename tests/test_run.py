@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import priorfiles as pf
+from clichecks import run_simcore
 from simcore import engine, store
 from simcore.model import MODEL_DRIVERS
 from simcore.priors import load_priors
@@ -113,15 +112,10 @@ def test_histogram_quantiles_sit_in_the_bin_of_the_cumulative_counts(seed, n_val
     np.testing.assert_array_equal(hist.log2_quantiles(qs), fresh.log2_quantiles(qs))
 
 
-def simcore(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "baseline-run"
-    done = simcore("run", BASELINE, "--draws", 20_000, "--seed", 7, "--out", out)
+    done = run_simcore("run", BASELINE, "--draws", 20_000, "--seed", 7, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, done
 
@@ -223,7 +217,7 @@ def test_baseline_at_as_of_agrees_with_observations(cli_run):
 def test_existing_run_directory_is_refused(cli_run):
     out, _ = cli_run
     before = (out / "manifest.json").read_text()
-    done = simcore("run", BASELINE, "--draws", 100, "--out", out)
+    done = run_simcore("run", BASELINE, "--draws", 100, "--out", out)
     assert done.returncode == 2
     assert "already exists" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert (out / "manifest.json").read_text() == before
@@ -237,7 +231,7 @@ def test_bad_prior_exits_2_with_one_line_and_writes_nothing(tmp_path, text, word
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     out = tmp_path / "never"
-    done = simcore("run", bad, "--draws", 100, "--out", out)
+    done = run_simcore("run", bad, "--draws", 100, "--out", out)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and words in lines[0]
@@ -258,12 +252,12 @@ def test_failure_while_writing_leaves_no_directory(tmp_path, baseline, monkeypat
 
 
 def test_unsafe_run_names_are_refused(tmp_path):
-    done = simcore("run", BASELINE, "--draws", 10, "--out", tmp_path / "a b;rm")
+    done = run_simcore("run", BASELINE, "--draws", 10, "--out", tmp_path / "a b;rm")
     assert done.returncode == 2 and "run name" in done.stderr
 
 
 def test_help_is_fast_and_lists_run():
-    done = simcore("--help")
+    done = run_simcore("--help")
     assert done.returncode == 0 and "run" in done.stdout
     assert math.isfinite(len(done.stdout))
 
