@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import logging
 import math
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,67 +25,17 @@ def _fail(exc: Exception) -> None:
     sys.exit(getattr(exc, "exit_code", 2))
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, so that it unwinds through the same clean-up as
-    Ctrl-C (write_run removes its staging folder on any BaseException)."""
-
-
-# Signals received and not yet acted on. The handlers raise at once, but an exception raised
-# while Python runs a finaliser (e.g. h5py closing an object) is printed and dropped; the long
-# commands therefore also check this list at safe points (every chunk, before the final rename).
-_PENDING_SIGNALS: list[int] = []
-
-
-def raise_pending_signal() -> None:
-    if _PENDING_SIGNALS:
-        raise _Terminated() if _PENDING_SIGNALS[0] == signal.SIGTERM else KeyboardInterrupt()
-
-
-@contextmanager
-def _signals_as_interrupts():
-    in_main = threading.current_thread() is threading.main_thread()
-
-    def record_and_raise(signum, frame):
-        _PENDING_SIGNALS.append(signum)
-        raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-    signals = (signal.SIGINT, signal.SIGTERM)
-    # A SIGINT ignored by the parent (background jobs of a shell) stays ignored.
-    handled = [s for s in signals if signal.getsignal(s) is not signal.SIG_IGN] if in_main else []
-    def quiet_unraisable(unraisable):
-        # An interrupt dropped inside a finaliser is recorded above and acted on at the next
-        # check: no "Exception ignored" traceback for it.
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            previous_hook(unraisable)
-
-    previous = [signal.signal(s, record_and_raise) for s in handled]
-    previous_hook, sys.unraisablehook = sys.unraisablehook, quiet_unraisable
-    _PENDING_SIGNALS.clear()
-    try:
-        yield
-    finally:
-        sys.unraisablehook = previous_hook
-        for s, handler in zip(handled, previous):
-            signal.signal(s, handler)
-
-
 def _interrupted(exc: KeyboardInterrupt, done: str) -> None:
     """Clean up after Ctrl-C (exit 130) or SIGTERM (exit 143), saying on one line what is left."""
-    terminated = isinstance(exc, _Terminated)
-    in_main = threading.current_thread() is threading.main_thread()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = [signal.getsignal(s) for s in signals] if in_main else []
-    if in_main:   # a second Ctrl-C must not cut the clean-up short
-        for s in signals:
-            signal.signal(s, signal.SIG_IGN)
-    try:
-        store = sys.modules.get("simcore.store")
-        if store is not None:
-            store.discard_unfinished()
+    from .interrupts import Terminated, acknowledge, ignored
+
+    terminated = isinstance(exc, Terminated)
+    acknowledge()
+    with ignored():          # a second Ctrl-C must not cut the clean-up short
+        publish = sys.modules.get("simcore.publish")
+        if publish is not None:
+            publish.discard_unfinished()
         click.echo(f"{'terminated' if terminated else 'interrupted'}: {done}", err=True)
-    finally:
-        for s, handler in zip(signals, previous):
-            signal.signal(s, handler)
     sys.exit(143 if terminated else 130)
 
 
@@ -94,13 +44,41 @@ def _out_of_memory(what: str) -> None:
     sys.exit(1)
 
 
+def _io_error(exc: OSError) -> None:
+    """An I/O error no layer below named: one line, exit 1."""
+    import errno
+
+    reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    where = f"{exc.filename}: " if exc.filename else ""
+    click.echo(f"error: {where}{reason}", err=True)
+    sys.exit(1)
+
+
+def published(nothing: str, what: str) -> Callable[[], str]:
+    """What a command's interrupt line says is left: ``nothing``, or, if the interrupt came
+    after its results were published, '``what`` already complete in <where>'."""
+    def left() -> str:
+        publish = sys.modules.get("simcore.publish")
+        done = publish.PUBLISHED if publish is not None else []
+        return f"{what} already complete in {', '.join(map(str, done))}" if done else nothing
+    return left
+
+
 @contextmanager
 def _user_command(memory_hint: str, done_when_interrupted: Callable[[], str]):
     """The one-line exits every long command shares: a user's mistake (exit 2, or 1 for I/O),
     running out of memory (1), Ctrl-C (130) or SIGTERM (143) with what is left on disk."""
     from .errors import SimcoreError
+    from .interrupts import signals_as_interrupts
+    from .numbacache import NOTE
+
+    if NOTE:
+        click.echo(f"note: {NOTE}", err=True)
+    publish = sys.modules.get("simcore.publish")
+    if publish is not None:
+        publish.PUBLISHED.clear()       # what this command publishes (commands run in-process)
     try:
-        with _signals_as_interrupts():
+        with signals_as_interrupts():
             yield
     except SimcoreError as exc:
         _fail(exc)
@@ -108,18 +86,128 @@ def _user_command(memory_hint: str, done_when_interrupted: Callable[[], str]):
         _out_of_memory(memory_hint)
     except KeyboardInterrupt as exc:
         _interrupted(exc, done_when_interrupted())
+    except OSError as exc:
+        _io_error(exc)
 
 
-@click.group()
+# Characters simcore prints, as a terminal that cannot show them gets them (e.g. LANG=C or
+# PYTHONIOENCODING=latin-1): the answer's "1.1 years – 7.7 years" must not fail after the
+# work is done.
+_PLAIN = {"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00b1": "+/-", "\u00d7": "x",
+          "\u00f7": "/", "\u2192": "->", "\u2026": "...", "\u221e": "inf", "\u00a0": " ",
+          "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2248": "~",
+          "\u2264": "<=", "\u2265": ">="}
+_SUPERSCRIPTS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+                              "\u207b\u207a", "0123456789-+")
+
+
+def _terminal_errors(error: UnicodeEncodeError) -> tuple[str | bytes, int]:
+    """How stdout and stderr write what their encoding lacks: a file name's stray bytes (lone
+    surrogates, as Linux file names that are not UTF-8 reach Python) as those bytes, so the
+    name reads as in ls; typographic characters as their ASCII forms (10\u207b\u2075 as
+    10^-5); anything else as a backslash escape. Never an error."""
+    text = error.object[error.start:error.end]
+    if all("\udc80" <= c <= "\udcff" for c in text):
+        return bytes(ord(c) - 0xDC00 for c in text), error.end
+    out = []
+    for i, c in enumerate(text):
+        if c in _PLAIN:
+            out.append(_PLAIN[c])
+        elif c.translate(_SUPERSCRIPTS) != c:
+            previous = text[i - 1] if i else error.object[error.start - 1:error.start]
+            out.append(("" if previous.translate(_SUPERSCRIPTS) != previous else "^")
+                       + c.translate(_SUPERSCRIPTS))
+        elif "\udc80" <= c <= "\udcff":
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(c.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(out), error.end
+
+
+codecs.register_error("simcore-terminal", _terminal_errors)
+
+
+def _never_fail_on_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="simcore-terminal")
+            except (ValueError, OSError):   # a closed or detached stream: nothing to write to
+                pass
+
+
+class _NoteHandler(logging.Handler):
+    """What the package logs (a stale staging folder removed, ...) as 'note: ...' lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from .errors import one_line
+        click.echo(f"note: {one_line(record.getMessage())}", err=True)
+
+
+def _show_notes() -> None:
+    logger = logging.getLogger("simcore")
+    if not any(isinstance(h, _NoteHandler) for h in logger.handlers):
+        logger.addHandler(_NoteHandler())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())   # click >= 8.2
+
+
+class _Simcore(click.Group):
+    """The command group, with every error on one line: click's usage errors (an option out of
+    range, a missing argument) are four lines of usage and hints; here they read like the rest,
+    'error: ...', exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        _never_fail_on_output()
+        _show_notes()
+        from .errors import one_line
+        from .interrupts import Terminated, signals_as_interrupts
+        try:
+            with signals_as_interrupts():   # from the start: parsing, imports
+                code = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                    **extra)
+        except _NO_ARGS_IS_HELP as exc:  # a bare 'simcore': the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "simcore"
+            click.echo(f"error: {one_line(exc.format_message())} (see '{command} --help')",
+                       err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except (_Interrupted, click.Abort) as exc:   # outside a command's own handling
+            terminated = isinstance(exc.__cause__, Terminated)
+            click.echo(f"{'terminated' if terminated else 'interrupted'}: nothing was written",
+                       err=True)
+            sys.exit(143 if terminated else 130)
+        except BrokenPipeError:  # e.g. simcore compare ... | head
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:    # click would print a blank line and say 'Aborted!'
+            raise _Interrupted() from exc
+
+
+class _Interrupted(Exception):
+    """An interrupt that reached the group, carried past click (its cause)."""
+
+
+@click.group(cls=_Simcore)
 @click.version_option(package_name="simcore")
 def main() -> None:
     """Monte Carlo forecasts of AI video generation reaching feature films."""
-    # Linux file names are bytes: one that is not valid UTF-8 reaches Python with lone
-    # surrogates, which a strict UTF-8 stdout refuses, after the work is done. Written back as
-    # the same bytes, the name reads as it does in ls.
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if reconfigure is not None:
-        reconfigure(errors="surrogateescape")
 
 
 def entry() -> None:
@@ -140,9 +228,18 @@ def entry() -> None:
         if code is not None and not isinstance(code, int):
             click.echo(code, err=True)
             code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code or 0)
+    except BaseException:           # a bug: its traceback, and out the same way (a failed
+        import traceback            # HDF5 file must not be finalised: that can crash)
+        traceback.print_exc()
+        code = 1
+    from .numbacache import cleanup
+    cleanup()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code or 0)
 
 
 def _finite(ctx, param, value):
@@ -174,22 +271,14 @@ def _finite(ctx, param, value):
 @click.option("--quiet", "-q", is_flag=True, help="Print only the run directory.")
 def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet):
     """Sample the priors, simulate, and write a run directory."""
-    state: dict = {}
     if draws is None:
         draws = DEFAULT_DRAWS if until_mcse is None else DEFAULT_MAX_DRAWS
-
-    def left_on_disk() -> str:
-        written = state.get("written")
-        return (f"the run was already complete in {written}" if written
-                else "no run directory was written")
-
-    with _user_command(f"{draws:,} draws; use fewer --draws", left_on_disk):
-        _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-             state)
+    with _user_command(f"{draws:,} draws; use fewer --draws",
+                       published("no run directory was written", "the run was")):
+        _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet)
 
 
-def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-         state):
+def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet):
     import time
 
     from .drawing import start_drawing
@@ -199,17 +288,18 @@ def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_char
     drawing = start_drawing(with_charts=not no_charts)
     try:
         _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                            no_charts, quiet, state, drawing, time.perf_counter())
+                            no_charts, quiet, drawing, time.perf_counter())
     finally:
         drawing.cancel()
 
 
 def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                        no_charts, quiet, state, drawing, started):
+                        no_charts, quiet, drawing, started):
     import time
 
     from . import engine, store
     from .answer import summary_text
+    from .interrupts import raise_pending
     from .model import MODEL_DRIVERS
     from .priors import load_priors
 
@@ -232,7 +322,7 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     with store.new_run(out, prior_set, draws, force) as run_dir:
         def forecast(advance=lambda k: None):
             def on_chunk(k):
-                raise_pending_signal()
+                raise_pending()
                 advance(k)
             return engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
                                        on_chunk=on_chunk, sink=run_dir.sink, until=until,
@@ -249,8 +339,8 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
         if until is not None:
             result.stopping = until.summary(result)
         run_dir.finish(result, with_charts=not no_charts, drawing=drawing)
-        raise_pending_signal()
-    written = state["written"] = out
+    written = out
+    raise_pending()
     if quiet:
         click.echo(str(written))
         return
@@ -309,7 +399,7 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
     every run's sensitivity.csv keeps them. See docs/model.md, "Sensitivity analysis".
     """
     with _user_command("this study; use a smaller -N or fewer --resamples",
-                       lambda: "no study directory was written"):
+                       published("no study directory was written", "the study was")):
         from .sensitivity.study import run_study, summary_text
         written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
                                              resamples, charts=not no_charts)
@@ -331,22 +421,17 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def plot(run_dir, outputs, fmt, to_dir, dpi, no_seed, list_only, quiet):
     """Redraw charts from the run stored in RUN_DIR (reads run.nc, never recomputes)."""
-    from .errors import SimcoreError
-    try:
-        from . import plotting
-        if list_only:
-            for name, chart in plotting.CHARTS.items():
-                click.echo(f"{name:28} {chart.question:8} {chart.description}")
-            return
+    from . import plotting
+    if list_only:
+        for name, chart in plotting.CHARTS.items():
+            click.echo(f"{name:28} {chart.question:8} {chart.description}")
+        return
+    with _user_command("these charts", published("no chart was written", "the charts were")):
+        from .errors import SimcoreError
         if run_dir is None:
             raise SimcoreError("missing RUN_DIR: the run directory to draw from")
         written = plotting.plot_run(run_dir, outputs or None, fmt, to_dir, dpi=dpi,
                                     seed=None if no_seed else plotting.DEFAULT_SEED)
-    except SimcoreError as exc:
-        _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("interrupted: charts already drawn are complete, no partial files", err=True)
-        sys.exit(130)
     if not quiet:
         for path in written:
             click.echo(str(path))
@@ -364,7 +449,7 @@ def plot(run_dir, outputs, fmt, to_dir, dpi, no_seed, list_only, quiet):
 def report(run_dir, out, compare_with, force, quiet):
     """Write one self-contained HTML page about the run in RUN_DIR for readers who will not run
     code: answers to Q1-Q9 in plain words, every chart, sensitivity, assumptions, provenance."""
-    with _user_command("this report", lambda: "no report was written"):
+    with _user_command("this report", published("no report was written", "the report was")):
         from .report import write_report
         written, seconds = write_report(run_dir, out, compare_with, force=force)
     size = written.stat().st_size
@@ -381,7 +466,8 @@ def report(run_dir, out, compare_with, force, quiet):
 def compare(runs, out, width):
     """Compare runs: the shift of each headline number of every run against the first, and the
     drivers whose priors differ."""
-    with _user_command("these runs", lambda: "no comparison files were written"):
+    with _user_command("these runs", published("no comparison files were written",
+                                                "the comparison files were")):
         from .compare import compare_runs, write_comparison
         from .errors import RunDirError
         from .rundir import read_run
@@ -397,4 +483,4 @@ def compare(runs, out, width):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

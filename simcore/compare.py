@@ -417,18 +417,15 @@ def chart_png(comparison: Comparison, dpi: int = 110) -> bytes:
 
 def write_comparison(comparison: Comparison, out: Path) -> list[Path]:
     """compare.csv (headline shifts), prior_changes.csv (field by field) and compare.png into
-    ``out``; everything is made in memory first and each file replaced atomically, so a failure
-    leaves no partial file."""
-    from .atomic import write_bytes_atomic
+    ``out``; all made in memory first, then written together (:func:`publish.write_files`:
+    each replaced whole, all of them or none, so a full disk leaves none of them behind). Text
+    cells a spreadsheet would run as formulas (a prior's rationale '=HYPERLINK(...)') are
+    neutralised (:mod:`.csvfiles`)."""
+    from .csvfiles import csv_text
+    from .publish import write_files
 
-    contents = {
-        "compare.csv": comparison.headlines.to_csv(index=False).encode(),
-        "prior_changes.csv": comparison.prior_fields.to_csv(index=False).encode(),
+    return write_files(Path(out), {
+        "compare.csv": csv_text(comparison.headlines).encode(),
+        "prior_changes.csv": csv_text(comparison.prior_fields).encode(),
         "compare.png": chart_png(comparison),
-    }
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunDirError(f"{out}: cannot create folder ({exc.strerror or exc})") from None
-    return [write_bytes_atomic(out / name, data) for name, data in contents.items()]
+    })

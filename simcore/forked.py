@@ -13,11 +13,28 @@ it waits (an OSError keeps its errno, so "disk full" still reads as such).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import warnings
 from collections.abc import Callable
+
+_PR_SET_PDEATHSIG = 1
+
+
+class ChildFailed(OSError):
+    """The child raised something other than an OSError with an errno (which comes back as
+    itself) or an interrupt."""
+
+
+class ChildKilled(ChildFailed):
+    """The child was ended by a signal (a crash in native code: SIGSEGV, SIGBUS...)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"a helper process was killed by {signal.Signals(signum).name} "
+                         f"({signal.strsignal(signum)})")
 
 
 class Forked:
@@ -37,6 +54,7 @@ class Forked:
             return
         read, write = os.pipe()
         go_read, go_write = os.pipe()
+        parent = os.getpid()
         with warnings.catch_warnings():
             # Python warns that fork() with threads alive may deadlock the child if it needs a
             # lock one of them held. The child takes none of ours: it draws and writes files.
@@ -45,7 +63,7 @@ class Forked:
         if pid == 0:                      # the child
             os.close(read)
             os.close(go_write)
-            _run_child(work, write, prepare, go_read)
+            _run_child(work, write, prepare, go_read, parent)
         os.close(write)
         os.close(go_read)
         self._pid, self._read, self._go = pid, read, go_write
@@ -79,13 +97,15 @@ class Forked:
         self._pid = None
         if status == 0:
             return
+        if os.WIFSIGNALED(status):
+            raise ChildKilled(os.WTERMSIG(status))
         failure = json.loads(report) if report else {}
         if "errno" in failure:
             raise OSError(failure["errno"], failure["strerror"], failure.get("filename"))
         if failure.get("type") == "KeyboardInterrupt":
             raise KeyboardInterrupt()
-        raise RuntimeError(f"child process failed: {failure.get('type', 'killed')}: "
-                           f"{failure.get('message', os.waitstatus_to_exitcode(status))}")
+        raise ChildFailed(f"a helper process failed: {failure.get('type', 'exit')}: "
+                          f"{failure.get('message', os.waitstatus_to_exitcode(status))}")
 
     def cancel(self) -> None:
         """Stop the child (the parent is failing or interrupted)."""
@@ -107,12 +127,13 @@ class Forked:
 
 
 def _run_child(work: Callable[..., None], write: int, prepare: Callable[[], None] | None,
-               go: int) -> None:
+               go: int, parent: int) -> None:
     code = 0
     try:
         # Ctrl-C reaches the whole process group: the parent cleans up, the child just stops.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _die_with_parent(parent)
         if prepare is not None:
             prepare()
         with os.fdopen(go, "rb") as pipe:
@@ -133,3 +154,15 @@ def _run_child(work: Callable[..., None], write: int, prepare: Callable[[], None
             pass
     finally:
         os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills the child when the parent dies, however it dies (SIGKILL, the
+    out-of-memory killer): no orphan goes on writing into a folder nobody will publish."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (AttributeError, OSError):
+        pass
+    if os.getppid() != parent:     # it died before prctl: nothing left to work for
+        os._exit(1)

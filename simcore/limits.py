@@ -15,3 +15,11 @@ MAX_STUDY_N = 2**20
 # Bootstrap resamples of a study's indices (SALib draws N indices for each at once: memory
 # grows as N x resamples, so large pairs still run out of memory and say so).
 MAX_RESAMPLES = 10_000
+# Files of a stored run, each read whole and bounded (simcore.contained): a manifest is a few kB,
+# a run's tables are ~2-3 MB (they do not grow with draws).
+MAX_MANIFEST_BYTES = 10_000_000
+MAX_CSV_BYTES = 200_000_000
+# A chart simcore draws is ~50-300 kB and ~1-3 million pixels; a run folder's PNG beyond these
+# is not one of them (a PNG of a few kB can declare billions of pixels).
+MAX_CHART_BYTES = 20_000_000
+MAX_CHART_PIXELS = 40_000_000

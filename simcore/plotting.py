@@ -18,6 +18,7 @@ takes); ``STANDARD_SET`` is what ``simcore run`` draws.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import weakref
@@ -981,26 +982,31 @@ def draw(run: xr.DataTree, name: str, seed=_DEFAULT_SEED):
     return CHARTS[name].draw(run, _seed_or_default(seed))
 
 
-def draw_charts(run: xr.DataTree, directory: str | Path, names: Sequence[str] | None = None,
-                fmt: str = "png", dpi: int = DPI, seed=_DEFAULT_SEED) -> list[Path]:
-    """Draw charts (default: all of ``CHARTS``) into ``directory`` as ``<name>.<fmt>``."""
+def render_charts(run: xr.DataTree, names: Sequence[str] | None = None, fmt: str = "png",
+                  dpi: int = DPI, seed=_DEFAULT_SEED) -> dict[str, bytes]:
+    """Charts (default: all of ``CHARTS``) as file contents, by file name ``<name>.<fmt>``."""
     check_names(names, fmt)
     seed = _seed_or_default(seed)
-    written = []
+    contents = {}
     for name in names or CHARTS:
-        path = Path(directory) / f"{name}.{fmt}"
-        partial = path.with_name(f".{path.name}.partial")
-        try:   # written whole or not at all
-            fig = CHARTS[name].draw(run, seed)
-            if fmt == "png":
-                write_png(fig, partial, dpi)
-            else:
-                fig.savefig(partial, format=fmt, dpi=dpi)
-            partial.replace(path)
-        finally:
-            partial.unlink(missing_ok=True)
-        written.append(path)
-    return written
+        fig = CHARTS[name].draw(run, seed)
+        buffer = io.BytesIO()
+        if fmt == "png":
+            write_png(fig, buffer, dpi)
+        else:
+            fig.savefig(buffer, format=fmt, dpi=dpi)
+        contents[f"{name}.{fmt}"] = buffer.getvalue()
+    return contents
+
+
+def draw_charts(run: xr.DataTree, directory: str | Path, names: Sequence[str] | None = None,
+                fmt: str = "png", dpi: int = DPI, seed=_DEFAULT_SEED) -> list[Path]:
+    """Draw charts (default: all of ``CHARTS``) into ``directory`` as ``<name>.<fmt>``: all of
+    them or none (each is drawn first, then they are written together; an existing chart of
+    the same name is replaced)."""
+    from .publish import write_files
+
+    return write_files(Path(directory), render_charts(run, names, fmt, dpi, seed))
 
 
 def write_png(fig, target, dpi: int = DPI) -> None:
@@ -1048,10 +1054,10 @@ def open_run(run_dir: str | Path) -> xr.DataTree:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such run directory")
-    if not (run_dir / RUN_FILE).is_file():
-        raise RunDirError(f"{run_dir}: not a simcore run (no {RUN_FILE})")
     try:
-        run = load_run(run_dir)
+        run = load_run(run_dir)         # run.nc, a regular file inside run_dir (contained)
+    except FileNotFoundError:
+        raise RunDirError(f"{run_dir}: not a simcore run (no {RUN_FILE})") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise RunDirError(f"{run_dir / RUN_FILE}: cannot be read: {reason}") from None
@@ -1064,21 +1070,24 @@ def open_run(run_dir: str | Path) -> xr.DataTree:
 
 def plot_run(run_dir: str | Path, names: Sequence[str] | None = None, fmt: str = "png",
              to_dir: str | Path | None = None, seed=DEFAULT_SEED, dpi: int = DPI) -> list[Path]:
-    """What ``simcore plot`` does: redraw charts (default: all) from a stored run."""
+    """What ``simcore plot`` does: redraw charts (default: all) from a stored run. A failure
+    to write (a full disk: RunIOError, exit 1) leaves no chart behind."""
     check_names(names, fmt)
     run = open_run(run_dir)
-    target = Path(to_dir) if to_dir is not None else Path(run_dir)
     try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunDirError(f"{target}: cannot create folder: {exc.strerror}") from None
-    try:
-        return draw_charts(run, target, names, fmt, dpi=dpi, seed=seed)
-    except OSError as exc:
-        raise RunDirError(f"{target}: cannot write charts: {exc.strerror or exc}") from None
+        return draw_charts(run, Path(to_dir) if to_dir is not None else Path(run_dir), names,
+                           fmt, dpi=dpi, seed=seed)
+    finally:
+        run.close()
 
 
 def draw_standard_set(run: xr.DataTree, directory: str | Path, fmt: str = "png",
                       seed=_DEFAULT_SEED) -> list[Path]:
-    """The charts ``simcore run`` writes into every run directory (``STANDARD_SET``)."""
-    return draw_charts(run, directory, STANDARD_SET, fmt=fmt, seed=seed)
+    """The charts ``simcore run`` writes into every run directory (``STANDARD_SET``), into its
+    staging folder (published whole, so the files are written as they are)."""
+    written = []
+    for name, data in render_charts(run, STANDARD_SET, fmt, seed=seed).items():
+        path = Path(directory) / name
+        path.write_bytes(data)
+        written.append(path)
+    return written

@@ -28,6 +28,7 @@ import io
 import math
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ import pandas as pd
 
 from .errors import RunDirError
 from .likelihood import likelihood
+from .limits import MAX_CHART_PIXELS
 from .rundir import StoredRun, read_run
 from .units import human_duration, significant as _sig
 
@@ -583,17 +585,22 @@ def q9(run: StoredRun) -> Section:
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of a well-formed PNG, None for anything else (a corrupt chart is redrawn
-    rather than shown broken)."""
+    """(width, height) of a well-formed PNG of a chart's size, None for anything else (a corrupt
+    chart is redrawn rather than shown broken; a few bytes may declare billions of pixels, so
+    the size is checked before anything is decoded)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format != "PNG":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # refused below
+            image = Image.open(io.BytesIO(data))
+        with image:
+            if image.format != "PNG" or image.width * image.height > MAX_CHART_PIXELS:
                 return None
             image.load()
             return image.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError):
         return None
 
 
@@ -613,28 +620,25 @@ def _chart(name: str, title: str, data: bytes, origin: str) -> Chart | None:
 
 
 def run_charts(run: StoredRun) -> tuple[list[Chart], list[str]]:
-    """Every chart of ``plotting.CHARTS``, from the run folder's PNG or else drawn from run.nc
-    in memory, then any other PNG in the folder; and notes on what was skipped."""
+    """Every chart of ``plotting.CHARTS``: the run's own PNG where the run's manifest lists it
+    (simcore drew it; read contained and bounded, and shown only if it is a well-formed PNG),
+    else drawn from run.nc in memory; and notes on what was redrawn. Nothing else in the
+    folder is ever embedded: a page that is shared must not carry a file that happened to be
+    there (or that a link there pointed at)."""
     from . import plotting
 
     charts, notes = [], []
     for name, spec in plotting.CHARTS.items():
         title = f"{spec.question}: {spec.description}"
-        path = run.path / f"{name}.png"
-        chart = _chart(name, title, path.read_bytes(), "from the run folder") \
-            if path.is_file() else None
+        data = run.chart_png(name)
+        chart = _chart(name, title, data, "from the run folder") if data is not None else None
         if chart is None:
+            if data is not None:
+                notes.append(f"{name}.png in the run folder is not a readable PNG; it was "
+                             "drawn again from run.nc.")
             chart = _chart(name, title, figure_png(plotting.draw(run.tree(), name)),
                            "drawn from run.nc for this report")
         charts.append(chart)
-    for path in sorted(run.path.glob("*.png")):
-        if path.stem in plotting.CHARTS:
-            continue
-        chart = _chart(path.stem, path.name, path.read_bytes(), "from the run folder")
-        if chart is None:
-            notes.append(f"{path.name} is not a readable PNG and is left out.")
-        else:
-            charts.append(chart)
     return charts, notes
 
 
@@ -818,7 +822,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None,
     whole or not at all; returns (path, seconds). An existing ``out`` is replaced only with
     ``force``, except the default (re-reporting a run is routine); a file the report reads
     (of ``run_dir`` or a compared run) never is."""
-    from .atomic import write_bytes_atomic
+    from .publish import write_bytes_atomic
 
     started = time.perf_counter()
     run = read_run(run_dir)
@@ -837,13 +841,11 @@ def write_report(run_dir: str | Path, out: str | Path | None = None,
     finally:
         for r in (run, *others):
             r.close()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunDirError(f"{out.parent}: cannot create folder ({exc.strerror or exc})") from None
     # A file name that is not UTF-8 (lone surrogates in Python) is shown with its stray bytes
-    # as backslash escapes: the page itself must be valid UTF-8.
-    write_bytes_atomic(out, html.encode("utf-8", "backslashreplace"))
+    # as backslash escapes: the page itself must be valid UTF-8. Another file that appeared at
+    # --out meanwhile is not replaced unless forced (the default report.html always is).
+    write_bytes_atomic(out, html.encode("utf-8", "backslashreplace"),
+                       replace=force or _same_entry(out, default))
     return out, time.perf_counter() - started
 
 

@@ -1,9 +1,11 @@
 """A stored run directory read for people (``simcore report``, ``simcore compare``): its
 manifest, summary tables and prior copies, each checked on the way in.
 
-Run directories are untrusted input (README, threat model): every file is size-limited and
-parsed, never executed, and anything missing, malformed or edited after the run is a
-:class:`RunDirError` naming the file, which the CLI prints on one line (exit 2). Every cell of a
+Run directories are untrusted input (README, threat model): every file is read as a regular
+file inside the folder, never through a link (:mod:`.contained`), size-limited and parsed, never
+executed, and anything missing, malformed or edited after the run is a :class:`RunDirError`
+naming the file, which the CLI prints on one line (exit 2). Of the charts, only those simcore
+drew and listed in the manifest are read. Every cell of a
 table is checked once here against its column's kind (:data:`REQUIRED`, :data:`OPTIONAL`), with
 the row and column in the error, so the report and the comparison can take values as typed.
 The checks on the manifest and on the prior copies (SHA-256 against the manifest, never outside
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import contained
 from .errors import RunDirError, SimcoreError
+from .limits import MAX_CHART_BYTES, MAX_CSV_BYTES
 from .tables import CENSORED
 
-MAX_CSV_BYTES = 200_000_000
 MAX_CELL_SHOWN = 40   # characters of a bad cell quoted in an error
 INTEGER_PATTERN = r"[+-]?\d{1,18}"    # never past int64
 
@@ -177,12 +181,11 @@ def _typed(path: Path, text: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     return table
 
 
-def _read_csv(path: Path, schema: Schema, allow_empty: bool = False) -> pd.DataFrame:
+def _read_csv(run_dir: Path, name: str, schema: Schema, allow_empty: bool = False
+              ) -> pd.DataFrame:
+    path = run_dir / name
     try:
-        size = path.stat().st_size
-        if size > MAX_CSV_BYTES:
-            raise RunDirError(f"{path}: larger than {MAX_CSV_BYTES:,} bytes")
-        text = path.read_text(encoding="utf-8")
+        text = contained.read_bytes(run_dir, name, MAX_CSV_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise RunDirError(f"{path}: missing; not a complete simcore run") from None
     except UnicodeDecodeError:
@@ -239,6 +242,7 @@ class StoredRun:
     manifest: dict
     tables: dict[str, pd.DataFrame]
     prior_copies: list[Path]
+    priors: object = field(repr=False)   # a PriorSet, from the run's own copies
     label: str | None = None    # how tables name the run; its folder's name unless set
     _tree: object = field(default=None, repr=False)
 
@@ -248,14 +252,6 @@ class StoredRun:
 
     def table(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
-
-    @cached_property
-    def priors(self):
-        """The run's prior set, loaded from its own copies (as ``simcore verify`` does), so the
-        assumptions shown are the ones the run used even if ``priors/`` changed since."""
-        from .model import MODEL_DRIVERS
-        from .priors import load_priors
-        return load_priors(self.prior_copies[-1], required=set(MODEL_DRIVERS))
 
     @property
     def as_of_year(self) -> float:
@@ -280,9 +276,28 @@ class StoredRun:
         from .store import RUN_FILE
         from .verify import MANIFEST
 
-        names = [MANIFEST, RUN_FILE, *REQUIRED, *OPTIONAL]
-        return ([self.path / n for n in names] + sorted(self.path.glob("*.png"))
-                + list(self.prior_copies))
+        names = dict.fromkeys([MANIFEST, RUN_FILE, *REQUIRED, *OPTIONAL, *self.listed_files()])
+        return [self.path / n for n in names] + list(self.prior_copies)
+
+    def listed_files(self) -> list[str]:
+        """The files the manifest says simcore wrote into the run folder (plain names)."""
+        files = self.manifest.get("files")
+        return [f for f in files if isinstance(f, str) and "/" not in f and f not in ("", ".",
+                                                                                      "..")] \
+            if isinstance(files, list) else []
+
+    def chart_png(self, name: str) -> bytes | None:
+        """The run's own ``<name>.png``, if the manifest lists it (simcore drew it) and it is
+        there; read contained, at most MAX_CHART_BYTES (RunDirError for anything else)."""
+        file = f"{name}.png"
+        if file not in self.listed_files():
+            return None
+        try:
+            return contained.read_bytes(self.path, file, MAX_CHART_BYTES)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RunDirError(f"{self.path / file}: cannot read ({exc.strerror or exc})") from None
 
     def tree(self):
         """run.nc, opened on first use (only charts missing from the folder need it)."""
@@ -299,19 +314,19 @@ class StoredRun:
 
 def read_run(run_dir: str | Path) -> StoredRun:
     """Read and check a run directory; raises RunDirError (one line) on anything wrong."""
-    from .verify import prior_copies, read_manifest
+    from .verify import read_manifest, run_priors
 
     run_dir = Path(run_dir)
     try:
         manifest = read_manifest(run_dir)
-        copies = prior_copies(run_dir, manifest)
+        # The assumptions shown are the ones the run used (its own copies), even if priors/
+        # changed since; loaded now, so a broken copy fails before anything is drawn.
+        priors, copies = run_priors(run_dir, manifest)
     except SimcoreError as exc:   # verify's wording is about checking; the cause is the same
         raise RunDirError(str(exc)) from None
     _check_manifest(run_dir, manifest)
-    tables = {name: _read_csv(run_dir / name, schema) for name, schema in REQUIRED.items()}
+    tables = {name: _read_csv(run_dir, name, schema) for name, schema in REQUIRED.items()}
     for name, schema in OPTIONAL.items():
-        if (run_dir / name).exists():
-            tables[name] = _read_csv(run_dir / name, schema, allow_empty=True)
-    run = StoredRun(run_dir, manifest, tables, copies)
-    run.priors   # noqa: B018 - load now, so a broken prior copy fails before anything is drawn
-    return run
+        if os.path.lexists(run_dir / name):
+            tables[name] = _read_csv(run_dir, name, schema, allow_empty=True)
+    return StoredRun(run_dir, manifest, tables, copies, priors)

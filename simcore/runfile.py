@@ -21,8 +21,11 @@ changes only with the code, recorded by the git commit), and is not stored.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,6 +45,23 @@ _FLOAT32_SMALLEST_SAFE = 1e-37
 # Draws of a distribution whose range straddles zero lie on a grid of about range * 2**-52:
 # a range this wide keeps every non-zero draw far above float32's smallest subnormal.
 _MIN_STRADDLING_RANGE = 1e-20
+
+
+_ERRNO = re.compile(r"\berrno = (\d+)")
+# Writers that failed, kept alive and never closed: see RunFileWriter.
+_ABANDONED: list = []
+
+
+def as_os_error(exc: BaseException) -> OSError | None:
+    """An HDF5 error that wraps a system call's failure, as the OSError it is (None for any
+    other). h5py raises RuntimeError, ValueError or OSError for a write that found the disk
+    full, with the errno only in a long message ("... errno = 28, error message = 'No space
+    left on device' ..."); classified, it reads as one line like any other I/O error."""
+    match = _ERRNO.search(str(exc))
+    code = int(match.group(1)) if match else getattr(exc, "errno", None)
+    if not code:
+        return None
+    return OSError(code, os.strerror(code), getattr(exc, "filename", None))
 
 
 def driver_dtype(dist) -> np.dtype:
@@ -173,6 +193,11 @@ class RunFileWriter:
     Rows must be appended in order (``start`` = rows written so far); ``events()`` gives
     read access to what has been written, for the summaries. Close it before other groups are
     added with xarray (HDF5 does not let one process open a file twice for writing).
+
+    After a failed write the file is abandoned, never closed: closing makes HDF5 flush what it
+    holds, which fails again, and on a full disk its error paths can crash the process (the
+    run is being discarded anyway). The writer stays referenced, so no finaliser closes it
+    either; the console script leaves through ``os._exit``, which runs none.
     """
 
     def __init__(self, path: Path, priors, driver_names, capacity: int):
@@ -184,6 +209,7 @@ class RunFileWriter:
         self.path = Path(path)
         self.rows = 0
         self.capacity = int(capacity)
+        self.failed = False
         # HDF5 1.10's file format (readable by HDF5 >= 1.10, 2017): datasets of fixed size get
         # a "fixed array" chunk index, whose writes stay O(1) as the file grows (the default
         # v1 B-tree made each chunk slower than the last). No chunk cache: every write covers
@@ -243,13 +269,26 @@ class RunFileWriter:
         # Straight to the HDF5 datasets, converted by numpy: h5netcdf's own __setitem__ and
         # HDF5's type conversion cost about as much again as the writing itself.
         sample = np.arange(start, stop)
-        for dataset in self._sample_datasets:
-            dataset[start:stop] = sample
-        for name, dataset, dtype in self._datasets:
-            dataset[start:stop] = np.asarray(drivers[name], dtype=dtype)
-        for name, dataset, dtype in self._event_datasets:
-            dataset[start:stop] = np.ascontiguousarray(events[name], dtype=dtype)
+        with self._failing_for_good():
+            for dataset in self._sample_datasets:
+                dataset[start:stop] = sample
+            for name, dataset, dtype in self._datasets:
+                dataset[start:stop] = np.asarray(drivers[name], dtype=dtype)
+            for name, dataset, dtype in self._event_datasets:
+                dataset[start:stop] = np.ascontiguousarray(events[name], dtype=dtype)
         self.rows = stop
+
+    @contextlib.contextmanager
+    def _failing_for_good(self):
+        """HDF5 errors as OSError where they are one; after any, the file is abandoned."""
+        if self.failed:
+            raise OSError(errno.EIO, f"{self.path}: an earlier write failed")
+        try:
+            yield
+        except Exception as exc:
+            self.failed = True
+            _ABANDONED.append(self)
+            raise as_os_error(exc) or exc from None
 
     def events(self) -> dict[str, _Rows]:
         """The event variables' rows written so far, read lazily (slicing one reads only that
@@ -257,19 +296,19 @@ class RunFileWriter:
         return {name: _Rows(variable, self.rows) for name, variable in self._events.items()}
 
     def set_attributes(self, attrs: Mapping[str, object]) -> None:
-        for key, value in attrs.items():
-            self._file.attrs[key] = value
+        with self._failing_for_good():
+            for key, value in attrs.items():
+                self._file.attrs[key] = value
 
     def close(self) -> None:
-        if self._file._closed:
+        if self.failed or self._file._closed:
             return
-        try:
+        with self._failing_for_good():
             if self.rows < self.capacity:    # a run that stopped early, or was interrupted
                 variables = [self._prior_sample, self._event_sample, *self._drivers.values(),
                              *self._events.values()]
                 for variable in variables:
                     variable._h5ds.resize(self.rows, axis=0)
-        finally:
             self._file.close()
 
     def __enter__(self) -> "RunFileWriter":

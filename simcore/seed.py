@@ -287,6 +287,6 @@ def write_comparison(run: xr.DataTree, directory: str | Path,
     seed = seed or default_seed_forecast()
     if seed is None:
         return None
-    path = Path(directory) / COMPARISON_FILE
-    compare(run, seed).to_csv(path, index=False)
-    return path
+    from .csvfiles import write_csv
+
+    return write_csv(compare(run, seed), Path(directory) / COMPARISON_FILE)

@@ -1,8 +1,11 @@
 """The run directory: written atomically, reloadable without recomputing.
 
-Everything is first written into a hidden sibling folder, which is renamed into place only
-when complete; on any failure (including Ctrl-C) the hidden folder is removed. A reader never
-sees a half-written run.
+Everything is first written into a hidden sibling folder, which is published only when complete
+(:mod:`.publish`: fsynced, then renamed without replacing anything it did not check); on any
+failure (including Ctrl-C) the hidden folder is removed. A reader never sees a half-written run.
+run.nc's summary groups are appended by a short-lived forked process (:func:`append_groups`):
+the HDF5 library is not safe to use after a failed write (on a full disk its own error paths
+can crash the process), and a crash there must not take the run's clean-up with it.
 """
 
 from __future__ import annotations
@@ -15,19 +18,21 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from . import __version__, model, runfile, sensitivity, tables
+from . import __version__, contained, csvfiles, model, publish, runfile, sensitivity, tables
 from .drawing import start_drawing
 from .engine import RunResult
-from .errors import RunDirError, RunIOError
-from .forked import Forked
+from .errors import RunDirError
+from .forked import ChildKilled, Forked
 from .summaries import BINS_PER_OCTAVE, QUANTILES, RELATIVE_ERROR_BOUND
 
 RUN_FILE = "run.nc"
@@ -88,11 +93,10 @@ def check_run_dir(out: Path, force: bool) -> Path:
     if out.exists():
         if not force:
             raise RunDirError(f"{out}: already exists; choose another --out or pass --force")
-        if not out.is_dir():
-            raise RunDirError(f"{out}: exists and is not a folder; --force replaces only runs")
-        if not (out / "manifest.json").is_file() and any(out.iterdir()):
-            raise RunDirError(f"{out}: is not a simcore run (no manifest.json); --force replaces "
-                              "only run directories")
+        # Checked again when the new run is published: what is replaced is what was checked.
+        reason = publish.not_replaceable(out)
+        if reason is not None:
+            raise RunDirError(f"{out}: {reason}; --force replaces only run directories")
     return out
 
 
@@ -206,6 +210,7 @@ class RunWriter:
         provenance = _provenance(result)
         self.sink.set_attributes(_root_attributes(provenance))
         self.sink.close()
+        publish.fsync_soon(staging / RUN_FILE)    # the bulk of the run, beside the tables
         if drawing is None:
             # Forked only now: a child holding an inherited handle of the open file would keep
             # it locked.
@@ -221,29 +226,66 @@ class RunWriter:
         # read at once) and writes the tables; /sensitivity is appended once the drawing is
         # done, since a file open for writing is locked against readers.
         try:
-            for path, dataset in trajectory_groups(result, provenance).items():
-                dataset.to_netcdf(staging / RUN_FILE, mode="a", group=path, engine="h5netcdf")
+            append_groups(staging / RUN_FILE, trajectory_groups(result, provenance))
             lap("writing_trajectories")
             drawing.go(str(staging))
             with runfile.stored_events(staging / RUN_FILE, result):
                 indices = sensitivity.group_for_run(result)    # cached: sensitivity.csv too
                 lap("sensitivity")
                 for name, make_table in CSV_TABLES.items():
-                    make_table(result).to_csv(staging / name, index=False)
+                    csvfiles.write_csv(make_table(result), staging / name)
             # The exact bytes that were parsed, in their relative layout, so that a scenario's
             # ``extends`` resolves among the copies (simcore verify reruns them).
             copy_prior_files(result.priors, staging)
             lap("writing_tables")
             drawing.wait()
             lap("writing_charts_wait")
-            indices.to_netcdf(staging / RUN_FILE, mode="a", group="/sensitivity",
-                              engine="h5netcdf")
+            append_groups(staging / RUN_FILE, {"/sensitivity": indices})
             lap("writing_sensitivity")
         finally:
             drawing.cancel()
         timings["writing"] = round(time.perf_counter() - started, 4)
-        manifest = {**provenance, "files": sorted(p.name for p in staging.iterdir())}
+        files = sorted(p.name for p in staging.iterdir() if p.name != publish.MARKER)
+        manifest = {**provenance, "files": files}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def append_groups(path: Path, groups: dict[str, xr.Dataset]) -> None:
+    """Append ``groups`` (path -> dataset) to the netCDF file ``path``, in a forked process: a
+    failed HDF5 write leaves the library unsafe to use (closing the file after a write failed
+    for lack of space can crash), so the process that writes may die; this one then says why
+    in one line (OSError: disk full, ...) and never touches the file again."""
+    parent = os.getpid()
+
+    def write(target: str) -> None:
+        if os.getpid() != parent:
+            # h5py objects freed after a failed write fail again in their finalisers, each
+            # printing a traceback: the child's stderr is not the user's. Its failure comes
+            # back to this process as one exception.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        try:
+            for group, dataset in groups.items():
+                dataset.to_netcdf(target, mode="a", group=group, engine="h5netcdf")
+        except Exception as exc:       # h5py raises RuntimeError, ValueError... with an errno
+            raise runfile.as_os_error(exc) or exc from None
+
+    child = Forked(write)
+    try:
+        child.go(str(path))
+        child.wait()
+    except ChildKilled as exc:
+        # HDF5 crashes (SIGSEGV, SIGBUS) in its error paths when a write finds the disk full.
+        need = sum(dataset.nbytes for dataset in groups.values())
+        if exc.signum in (signal.SIGSEGV, signal.SIGBUS) and shutil.disk_usage(
+                path.parent).free < need + _HDF5_SLACK:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path)) from None
+        raise
+    finally:
+        child.cancel()
+
+
+# Room a netCDF group takes besides its variables' bytes (headers, attributes, chunk indices).
+_HDF5_SLACK = 1_000_000
 
 
 # Parts of RunWriter.finish's time, in order, recorded in the manifest's timings_seconds.
@@ -272,8 +314,12 @@ def _check_room(out: Path, staging: Path, priors, capacity: int) -> None:
     need = capacity * runfile.bytes_per_draw(priors, DRIVER_ORDER)
     free = shutil.disk_usage(staging).free
     if need > free:
-        raise RunDirError(f"{out}: {capacity:,} draws need {need / 1e9:,.1f} GB for {RUN_FILE}, "
-                          f"{free / 1e9:,.1f} GB are free there; use fewer draws")
+        raise RunDirError(f"{out}: {capacity:,} draws need {_size(need)} for {RUN_FILE}, "
+                          f"{_size(free)} are free there; use fewer draws")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
 
 
 def write_run(result: RunResult, out: Path, force: bool = False,
@@ -285,58 +331,15 @@ def write_run(result: RunResult, out: Path, force: bool = False,
     return Path(out)
 
 
-_UNFINISHED: set[Path] = set()   # staging folders of writes in progress in this process
-
-
-def _discard(staging: Path) -> None:
-    shutil.rmtree(staging, ignore_errors=True)
-    _UNFINISHED.discard(staging)   # only once removed: a second Ctrl-C may cut the removal short
-
-
-def discard_unfinished() -> None:
-    """Remove the staging folders of interrupted writes (the CLI calls this on Ctrl-C/SIGTERM,
-    in case a second signal interrupted write_run's own clean-up)."""
-    for staging in list(_UNFINISHED):
-        _discard(staging)
-
-
 @contextlib.contextmanager
 def staged_directory(out: Path, force: bool = False, what: str = "results"):
     """Write a results folder atomically, as ``write_run`` does: yields a hidden sibling
-    folder, moved to ``out`` when the block completes (an existing ``out`` is replaced only with
-    ``force``, and only once the new one is complete) and removed on any failure."""
+    folder, published as ``out`` when the block completes (:func:`publish.staged_folder`:
+    an existing ``out`` is replaced only with ``force``, only if it is a run when the new one
+    is complete) and removed on any failure."""
     out = check_run_dir(Path(out), force)
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = ("exists and is not a folder" if parent.exists() and not parent.is_dir()
-                  else exc.strerror or str(exc))
-        raise RunIOError(f"{parent}: cannot create folder: {reason}") from None
-    staging = parent / f".{out.name}.partial-{os.getpid()}"
-    _UNFINISHED.add(staging)
-    try:
-        staging.mkdir()
+    with publish.staged_folder(out, force, what) as staging:
         yield staging
-        if out.exists():  # only reachable with force
-            replaced = parent / f".{out.name}.replaced-{os.getpid()}"
-            out.rename(replaced)
-            try:
-                staging.rename(out)
-            except BaseException:
-                replaced.rename(out)
-                raise
-            shutil.rmtree(replaced, ignore_errors=True)
-        else:
-            staging.rename(out)
-        _UNFINISHED.discard(staging)
-    except OSError as exc:
-        _discard(staging)
-        reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise RunIOError(f"{out}: cannot write {what}: {reason}") from None
-    except BaseException:
-        _discard(staging)
-        raise
 
 
 def copy_prior_files(priors, folder: Path) -> list[dict]:
@@ -356,12 +359,63 @@ def copy_prior_files(priors, folder: Path) -> list[dict]:
 def load_run(run_dir: str | Path, groups: tuple[str, ...] | None = None) -> xr.DataTree:
     """The stored run as a DataTree (groups prior, trajectories, events, sensitivity;
     provenance in attrs), or only the root and ``groups`` (e.g. ``"trajectories/paths"``):
-    opening /prior's 47 variables is most of the time open_datatree takes."""
-    path = Path(run_dir) / RUN_FILE
-    if groups is None:
-        return xr.open_datatree(path, engine="h5netcdf")
-    parts = {"/": xr.open_dataset(path, engine="h5netcdf"),
-             **{f"/{g}": xr.open_dataset(path, group=g, engine="h5netcdf") for g in groups}}
-    tree = xr.DataTree.from_dict(parts)
-    tree.set_close(lambda: [part.close() for part in parts.values()])
+    opening /prior's 47 variables is most of the time open_datatree takes.
+
+    run.nc is read as a regular file inside ``run_dir``, never through a link
+    (:mod:`.contained`; FileNotFoundError if missing, RunDirError if it is anything else)."""
+    handles = []
+
+    def opened():
+        handles.append(contained.open_binary(run_dir, RUN_FILE))
+        return handles[-1]
+
+    closers = []
+    try:
+        # The file is input: what h5netcdf says of a layout simcore never writes (dimensions
+        # without scales...) is not the user's to act on; what is wrong fails, in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if groups is None:
+                tree = xr.open_datatree(opened(), engine="h5netcdf")
+                # One closer for the whole tree, which closes the file object last.
+                for node in tree.subtree:
+                    if node._close is not None:
+                        closers.append(node._close)
+                        node.set_close(None)
+            else:
+                parts = {"/": xr.open_dataset(opened(), engine="h5netcdf"),
+                         **{f"/{g}": xr.open_dataset(opened(), group=g, engine="h5netcdf")
+                            for g in groups}}
+                closers += [part.close for part in parts.values()]
+                tree = xr.DataTree.from_dict(parts)
+    except BaseException:
+        for close in [*closers, *(handle.close for handle in handles)]:
+            close()
+        raise
+
+    def close() -> None:
+        for closer in closers:
+            closer()
+        for handle in handles:
+            handle.close()
+
+    tree.set_close(close)
+    try:
+        _check_declared_sizes(tree, Path(run_dir) / RUN_FILE, os.fstat(handles[0].fileno()))
+    except BaseException:
+        tree.close()
+        raise
     return tree
+
+
+def _check_declared_sizes(tree: xr.DataTree, path: Path, status: os.stat_result) -> None:
+    """A variable whose data cannot be in the file (an HDF5 dataset may declare any size and
+    store nothing: chunks never written read as fill values) is refused before anything reads
+    it: run.nc is read in parts, each at most what the file holds."""
+    limit = 2 * status.st_size + _HDF5_SLACK
+    for node in tree.subtree:
+        for name, variable in node.to_dataset(inherit=False).variables.items():
+            if variable.nbytes > limit:
+                raise RunDirError(f"{path}: {node.path.rstrip('/')}/{name} declares "
+                                  f"{variable.nbytes:,} bytes, more than the file holds; not "
+                                  "a run.nc that simcore wrote")

@@ -19,17 +19,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import contained
 from .errors import SimcoreError
-from .limits import MAX_DRAWS, MAX_SEED
+from .limits import MAX_CSV_BYTES, MAX_DRAWS, MAX_MANIFEST_BYTES, MAX_SEED
 
 MANIFEST = "manifest.json"
-MAX_MANIFEST_BYTES = 10_000_000
 
 
 class UnverifiableRun(SimcoreError):
@@ -78,14 +79,13 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
                               else f"{run_dir}: no such run directory")
     path = run_dir / MANIFEST
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        raw = contained.read_bytes(run_dir, MANIFEST, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         raise UnverifiableRun(f"{run_dir}: no {MANIFEST}; not a simcore run directory") from None
+    except contained.UnsafeEntry as exc:
+        raise UnverifiableRun(str(exc)) from None
     except OSError as exc:
         raise UnverifiableRun(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise UnverifiableRun(f"{path}: larger than {MAX_MANIFEST_BYTES:,} bytes")
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -117,7 +117,6 @@ def prior_copies(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
     from .store import PRIOR_COPIES
 
     entries = manifest["prior_files"]
-    root = (run_dir / PRIOR_COPIES).resolve()
     copies = []
     for i, entry in enumerate(entries):
         relative = entry.get("copy")
@@ -131,15 +130,19 @@ def prior_copies(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
         if not isinstance(relative, str):
             raise UnverifiableRun(f"{run_dir / MANIFEST}: prior_files[{i}].copy: must be a path")
         copy = run_dir / relative
-        # The manifest is input too: never follow it out of the run's priors/ folder.
-        if not copy.resolve().is_relative_to(root):
+        # The manifest is input too: never follow it out of the run's priors/ folder (no
+        # '..', no link on the way: contained).
+        parts = Path(relative).parts
+        if len(parts) < 2 or parts[0] != PRIOR_COPIES or ".." in parts or Path(
+                relative).is_absolute():
             raise UnverifiableRun(f"{run_dir / MANIFEST}: prior_files[{i}].copy {relative!r} "
                                   f"is outside the run's {PRIOR_COPIES}/ folder")
         try:
-            with copy.open("rb") as handle:
-                content = handle.read(MAX_FILE_BYTES + 1)
+            content = contained.read_bytes(run_dir, relative, MAX_FILE_BYTES)
         except FileNotFoundError:
             raise UnverifiableRun(f"{copy}: missing (the run's copy of {entry['path']})") from None
+        except contained.UnsafeEntry as exc:
+            raise UnverifiableRun(str(exc)) from None
         except OSError as exc:
             raise UnverifiableRun(f"{copy}: cannot read ({exc.strerror or exc})") from None
         if hashlib.sha256(content).hexdigest() != entry["sha256"]:
@@ -149,16 +152,38 @@ def prior_copies(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:
     return copies
 
 
+def run_priors(run_dir: Path, manifest: dict[str, Any]):
+    """The run's prior set, loaded from its own copies (checked by :func:`prior_copies`), whose
+    chain of ``extends`` must be the manifest's ``prior_files``."""
+    from .model import MODEL_DRIVERS
+    from .priors import load_priors
+
+    copies = prior_copies(run_dir, manifest)
+    priors = load_priors(copies[-1], required=set(MODEL_DRIVERS))
+    chain = [priors.file_sha256[str(f)] for f in priors.files]
+    if chain != [entry["sha256"] for entry in manifest["prior_files"]]:
+        raise UnverifiableRun(f"{copies[-1]}: its chain of extends is not the manifest's "
+                              "prior_files")
+    return priors, copies
+
+
 def _load_stored(run_dir: Path):
     from .store import RUN_FILE, load_run
 
     path = run_dir / RUN_FILE
-    if not path.is_file():
-        raise UnverifiableRun(f"{path}: missing")
     try:
         tree = load_run(run_dir)
-        tree.load()
+    except FileNotFoundError:
+        raise UnverifiableRun(f"{path}: missing") from None
+    except SimcoreError as exc:      # not a regular file inside the run, a hostile layout
+        raise UnverifiableRun(str(exc)) from None
     except Exception as exc:   # h5py/netCDF raise many types for a damaged file
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnverifiableRun(f"{path}: cannot be read ({first})") from None
+    try:
+        tree.load()
+    except Exception as exc:
+        tree.close()
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnverifiableRun(f"{path}: cannot be read ({first})") from None
     return tree
@@ -297,18 +322,11 @@ def _version_notes(manifest: dict[str, Any]) -> list[str]:
 
 def verify_run(run_dir: str | Path) -> VerifyReport:
     """Recompute the run in ``run_dir`` in memory and compare it with what is stored."""
-    from . import engine, store
-    from .model import MODEL_DRIVERS
-    from .priors import load_priors
+    from . import csvfiles, engine, store
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    copies = prior_copies(run_dir, manifest)
-    priors = load_priors(copies[-1], required=set(MODEL_DRIVERS))
-    chain = [priors.file_sha256[str(f)] for f in priors.files]
-    if chain != [entry["sha256"] for entry in manifest["prior_files"]]:
-        raise UnverifiableRun(f"{copies[-1]}: its chain of extends is not the manifest's "
-                              "prior_files")
+    priors, _ = run_priors(run_dir, manifest)
     stored = _load_stored(run_dir)
     report = VerifyReport(run_dir=run_dir, seed=manifest["seed"], draws=manifest["draws"])
     for key in ("seed", "draws", "chunk_size", "priors_sha256"):
@@ -333,16 +351,15 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
 
     listed = manifest.get("files") if isinstance(manifest.get("files"), list) else []
     for name, make_table in store.CSV_TABLES.items():
-        path = run_dir / name
         try:
-            stored_text = path.read_text(encoding="utf-8")
+            stored_text = contained.read_bytes(run_dir, name, MAX_CSV_BYTES).decode("utf-8")
         except FileNotFoundError:
             report.differences.append(Difference(name, "missing"))
             continue
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, contained.UnsafeEntry) as exc:
             report.differences.append(Difference(name, f"cannot be read ({exc})"))
             continue
-        detail = _compare_csv(name, stored_text, make_table(result).to_csv(index=False))
+        detail = _compare_csv(name, stored_text, csvfiles.csv_text(make_table(result)))
         if detail is None:
             report.compared.append(name)
         else:
@@ -350,9 +367,9 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
     for name in sorted(set(map(str, listed)) - set(store.CSV_TABLES)):
         if name.endswith(".csv"):
             report.notes.append(f"{name} not compared (simcore verify does not recompute it)")
-        elif not (run_dir / name).exists():
+        elif not os.path.lexists(run_dir / name):
             report.differences.append(Difference(name, "listed in the manifest but missing"))
-    charts = sorted(p.name for p in run_dir.glob("*.png"))
+    charts = sorted(str(name) for name in listed if str(name).endswith(".png"))
     if charts:
         report.notes.append(f"charts not compared ({', '.join(charts)}): they are drawn from "
                             f"{store.RUN_FILE}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simcore.forked import Forked
+from simcore.forked import ChildFailed, Forked
 
 
 def test_the_child_runs_concurrently_and_its_files_are_there_after_wait(tmp_path):
@@ -33,7 +33,7 @@ def test_other_failures_name_the_exception():
     def broken():
         raise ValueError("bad chart")
 
-    with pytest.raises(RuntimeError, match="ValueError: bad chart"):
+    with pytest.raises(ChildFailed, match="ValueError: bad chart"):
         Forked(broken).wait()
 
 
@@ -93,7 +93,7 @@ def test_a_child_failing_in_prepare_reports_its_own_error_not_a_broken_pipe(tmp_
         time.sleep(0.01)
     else:
         pytest.fail("the child did not exit after its prepare failed")
-    with pytest.raises(RuntimeError, match="ImportError: no module named 'matplotlib'"):
+    with pytest.raises(ChildFailed, match="ImportError: no module named 'matplotlib'"):
         forked.wait()
 
 

@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import priorfiles as pf
+from clichecks import run_simcore, start_simcore, wait_for
 from simcore import engine, plotting, runfile, store, tables
 from simcore.answer import summary_text
 from simcore.cli import main
@@ -1057,7 +1057,7 @@ def test_more_draws_than_the_disk_holds_are_refused_before_anything_is_written(
                                          DRIVER_ORDER)
     assert need > free
     assert_rejected(invoke("run", point_prior, "--draws", 4000, "--out", out), out,
-                    "4,000 draws need", "GB", "fewer draws")
+                    "4,000 draws need", "MB", "fewer draws")
     run_ok(point_prior, out)                      # 200 draws fit in a megabyte
 
 
@@ -1152,39 +1152,26 @@ def test_no_code_execution_primitives_in_the_package():
 # 6. Subprocess: the real command line, and real signals mid-sampling
 
 
-def simcore(*args, cwd=ROOT, **kwargs):
-    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, **kwargs)
-
-
 @pytest.mark.slow
 def test_subprocess_domain_error_and_extreme_valid_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(valid_text(alg_halving_years=0.0))
-    done = simcore("run", bad, "--draws", 50, "--out", tmp_path / "never")
+    done = run_simcore("run", bad, "--draws", 50, "--out", tmp_path / "never")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
         f"error: {bad}: drivers.alg_halving_years: must be > 0 for every draw (the model divides "
         "by it), but the fixed value 0 is not"]
     good = pf.write(tmp_path / "good.toml",
                     pf.point_drivers(**EXTREME_VALID["doubling_times_of_days"]))
-    done = simcore("run", good, "--draws", 200, "--out", tmp_path / "ok")   # charts included
+    done = run_simcore("run", good, "--draws", 200, "--out", tmp_path / "ok")   # charts included
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and "nan" not in done.stdout.lower()
     assert_clean_run_dir(tmp_path / "ok")
 
 
 def _start_big_run(out: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "simcore", "run", str(BASELINE), "--draws", "3000000",
-               "--chunk-size", "20000", "--out", str(out), "--no-charts"]
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        # A shell that starts jobs in the background makes them ignore SIGINT, and Python keeps
-        # an inherited SIG_IGN: restore the default in the child so Ctrl-C is seen.
-        command[1:3] = ["-c", "import signal, sys; signal.signal(signal.SIGINT, "
-                              "signal.default_int_handler); sys.argv[0] = 'simcore'; "
-                              "from simcore.cli import main; main()"]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return start_simcore("run", BASELINE, "--draws", 3_000_000, "--chunk-size", 20_000,
+                         "--out", out, "--no-charts")
 
 
 @pytest.mark.slow
@@ -1198,11 +1185,8 @@ def test_real_signal_mid_sampling_leaves_no_run_directory(tmp_path, signum, code
     try:
         # Drivers and event times stream into the hidden staging folder's run.nc chunk by
         # chunk: once it holds well over a few chunks, the run is mid-sampling.
-        deadline = time.monotonic() + 120
-        while not any(f.stat().st_size > 50_000_000 for f in runs.glob(".big.partial-*/run.nc")):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "never reached the sampling stage"
-            time.sleep(0.05)
+        wait_for(lambda: any(f.stat().st_size > 50_000_000
+                             for f in runs.glob(".big.partial-*/run.nc")), process)
         assert not out.exists()                  # still sampling: no run directory yet
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=120)

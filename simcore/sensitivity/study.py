@@ -15,6 +15,7 @@ The study folder (written atomically, like a run directory) holds:
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import time
 from importlib import metadata
@@ -23,7 +24,10 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from ..csvfiles import write_csv
 from ..errors import SimcoreError
+from ..interrupts import raise_pending
+from ..publish import MARKER
 from . import targets as tg
 from .tornado import swings, tornado_chart
 from .variance import (DEFAULT_MORRIS_N, DEFAULT_RESAMPLES, DEFAULT_SOBOL_N, VarianceResult,
@@ -121,11 +125,11 @@ def write_study(result: VarianceResult, tornado: pd.DataFrame, out: Path, force:
     from .. import store
 
     manifest = _manifest(result, priors_path or result.problem.priors.path)
-    with store.staged_directory(out, force) as staging:
-        result.indices.to_csv(staging / f"{result.method}.csv", index=False)
-        result.convergence.to_csv(staging / "convergence.csv", index=False)
-        result.targets.to_csv(staging / "targets.csv", index=False)
-        tornado.to_csv(staging / "tornado.csv", index=False)
+    with store.staged_directory(out, force, what="study") as staging:
+        for name, table in ((f"{result.method}.csv", result.indices),
+                            ("convergence.csv", result.convergence),
+                            ("targets.csv", result.targets), ("tornado.csv", tornado)):
+            write_csv(table, staging / name)
         manifest["prior_files"] = store.copy_prior_files(result.problem.priors, staging)
         if charts:
             horizon = result.problem.priors.as_of_year + result.problem.priors.meta.horizon_years
@@ -137,18 +141,29 @@ def write_study(result: VarianceResult, tornado: pd.DataFrame, out: Path, force:
                     year = int(sel["year"].dropna().iloc[0])
                 figure = tornado_chart(tornado, output, profile, year, horizon_year=horizon)
                 figure.savefig(staging / f"tornado_{output}.png", dpi=110)
-        manifest["files"] = sorted(p.name for p in staging.iterdir()) + ["manifest.json"]
+                raise_pending()     # each chart takes a while; Ctrl-C need not wait for all
+        manifest["files"] = sorted(p.name for p in staging.iterdir()
+                                   if p.name != MARKER) + ["manifest.json"]
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
 
 
 def load_study(folder) -> dict[str, pd.DataFrame | dict]:
-    """A stored study: its tables (indices, convergence, targets, tornado) and manifest."""
+    """A stored study: its tables (indices, convergence, targets, tornado) and manifest, each
+    read as a regular file inside ``folder``, bounded (:mod:`..contained`)."""
+    from ..contained import read_bytes
+    from ..limits import MAX_CSV_BYTES, MAX_MANIFEST_BYTES
+
     folder = Path(folder)
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads(read_bytes(folder, "manifest.json", MAX_MANIFEST_BYTES))
+    method = manifest.get("method") if isinstance(manifest, dict) else None
+    if method not in METHODS:
+        raise StudyError(f"{folder / 'manifest.json'}: method: must be one of "
+                         f"{', '.join(METHODS)}, got {method!r}")
     types = {"year": "Int64", "rank": "Int64"}
-    tables = {name: pd.read_csv(folder / f"{file}.csv", dtype=types)
-              for name, file in (("indices", manifest["method"]), ("convergence", "convergence"),
+    tables = {name: pd.read_csv(io.BytesIO(read_bytes(folder, f"{file}.csv", MAX_CSV_BYTES)),
+                                dtype=types)
+              for name, file in (("indices", method), ("convergence", "convergence"),
                                  ("targets", "targets"), ("tornado", "tornado"))}
     return {**tables, "manifest": manifest}
 

@@ -255,8 +255,16 @@ def _parallel(function, items):
         warnings.filterwarnings("ignore", message="Constant values encountered")
         if workers == 1:
             return [function(item) for item in items]
-        with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(function, items))
+        pool = ThreadPoolExecutor(workers)
+        try:
+            results = list(pool.map(function, items))
+        except BaseException:
+            # Ctrl-C (or a failure) does not wait for the analyses running: a bootstrap at a
+            # large N takes seconds; the threads finish on their own, their results unused.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
 
 
 def sobol(priors: PriorSet, n: int = DEFAULT_SOBOL_N, seed: int = 20261125,
