@@ -9,24 +9,45 @@ compiles for this process only, into a private temporary folder removed at exit,
 in one line (:data:`NOTE`).
 
 :func:`ensure` runs when the package is imported, before any compiled function is defined. It
-costs one file created and removed in ``simcore/__pycache__`` (or in the user's cache folder)
-when that is writable, without importing numba; otherwise numba's own cache locators decide.
+reads the package's sources to find the folders holding cached compiled functions, and costs
+one file created and removed in each one's ``__pycache__`` (or in the user's cache folder) when
+that is writable, without importing numba; otherwise numba's own cache locators decide.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-# A source file of each folder holding compiled functions (numba looks beside each).
-_SOURCES = (_PACKAGE / "kernel.py", _PACKAGE / "sensitivity" / "given.py")
+_CACHED = re.compile(rb"\bcache\s*=\s*True\b")
 
 NOTE: str | None = None       # why this process compiles uncached, if it does
 _PRIVATE: str | None = None   # the temporary cache folder made for this process
+
+
+def _cached_sources() -> list[Path]:
+    """One source file of each package folder that defines cached compiled functions: numba
+    caches beside each, so each folder's ``__pycache__`` must be writable. Found by reading the
+    package tree (a few milliseconds), so modules may move between subpackages freely."""
+    sources = []
+    for folder, subfolders, files in os.walk(_PACKAGE):
+        subfolders[:] = sorted(name for name in subfolders
+                               if (Path(folder) / name / "__init__.py").is_file())
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = Path(folder) / name
+                try:
+                    if _CACHED.search(path.read_bytes()):
+                        sources.append(path)
+                        break
+                except OSError:
+                    continue
+    return sources
 
 
 def _writable(folder: Path) -> bool:
@@ -65,12 +86,13 @@ def ensure() -> None:
     global NOTE, _PRIVATE
     if os.environ.get("NUMBA_CACHE_DIR") or NOTE is not None:
         return
-    if all(_writable(source.parent / "__pycache__") for source in _SOURCES):
+    sources = _cached_sources()
+    if all(_writable(source.parent / "__pycache__") for source in sources):
         return
     user_cache = _user_cache()
     if user_cache is not None and _writable(user_cache):
         return            # numba's user-wide locator will do (checked without importing it)
-    if all(_numba_can_cache(source) for source in _SOURCES):
+    if all(_numba_can_cache(source) for source in sources):
         return
     try:
         _PRIVATE = tempfile.mkdtemp(prefix="simcore-numba-")

@@ -96,6 +96,39 @@ def test_no_numba_cache_location_compiles_for_the_run_with_a_one_line_note(tmp_p
     assert set(Path(tempfile.gettempdir()).glob("simcore-numba-*")) == private   # removed
 
 
+def folders_with_cached_code() -> dict[str, list[str]]:
+    """Each package folder (relative to the package) -> its modules defining functions numba
+    caches beside their sources."""
+    folders: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "simcore").rglob("*.py")):
+        if "cache=True" in path.read_text():
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            folders.setdefault(str(path.parent.relative_to(ROOT / "simcore")), []).append(module)
+    return folders
+
+
+@pytest.mark.parametrize("folder", sorted(folders_with_cached_code()))
+def test_any_one_read_only_folder_of_compiled_code_is_noticed(tmp_path, mounts, folder):
+    """Whichever subpackage holds compiled functions (modules move between them), one that
+    numba cannot cache beside is noticed before they are defined, not by a crash at import."""
+    install, home = tmp_path / "install", tmp_path / "home"
+    shutil.copytree(ROOT / "simcore", install / "simcore",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    home.mkdir()
+    read_only(install / "simcore" / folder, mounts)
+    read_only(home, mounts)
+    modules = folders_with_cached_code()[folder]
+    code = ("import importlib, simcore.numbacache as cache; "
+            f"[importlib.import_module(m) for m in {modules!r}]; print(cache.NOTE)")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "MPLCONFIGDIR")}
+    env.update(HOME=str(home), PYTHONPATH=str(install), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("numba cannot keep compiled code"), done.stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # Case 7: click's usage errors in one line
 
