@@ -4,7 +4,7 @@
     .venv/bin/python scripts/blas_calls.py python -c "import numpy as np; np.linalg.pinv(...)"
 
 Nothing simcore stores may depend on BLAS or LAPACK (their results change with the thread
-count and the CPU; docs/model.md, section 6). tests/test_thread_settings.py catches the calls
+count and the CPU; docs/model.md, section 6). tests/run/test_thread_settings.py catches the calls
 whose bits change on the test machine and the direct calls in simcore's own code; this finds
 every call, including those made inside other libraries. It compiles (with gcc, x86-64 Linux)
 a library that stands in for every routine the OpenBLAS copies of numpy and scipy export to

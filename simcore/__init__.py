@@ -1,6 +1,6 @@
 """simcore: Monte Carlo forecasts of AI video generation reaching feature films."""
 
-from . import numbacache
+from .base import numbacache
 
 __version__ = "0.1.0"
 

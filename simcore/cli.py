@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
 import math
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import click
 
-from .limits import MAX_DRAWS, MAX_RESAMPLES, MAX_SEED, MAX_STUDY_N
+from .base.limits import MAX_DRAWS, MAX_RESAMPLES, MAX_SEED, MAX_STUDY_N
 
 DEFAULT_PRIORS = Path("priors/baseline.toml")
 DEFAULT_DRAWS = 200_000
@@ -27,12 +28,12 @@ def _fail(exc: Exception) -> None:
 
 def _interrupted(exc: KeyboardInterrupt, done: str) -> None:
     """Clean up after Ctrl-C (exit 130) or SIGTERM (exit 143), saying on one line what is left."""
-    from .interrupts import Terminated, acknowledge, ignored
+    from .base.interrupts import Terminated, acknowledge, ignored
 
     terminated = isinstance(exc, Terminated)
     acknowledge()
     with ignored():          # a second Ctrl-C must not cut the clean-up short
-        publish = sys.modules.get("simcore.publish")
+        publish = sys.modules.get("simcore.stored.publish")
         if publish is not None:
             publish.discard_unfinished()
         click.echo(f"{'terminated' if terminated else 'interrupted'}: {done}", err=True)
@@ -58,7 +59,7 @@ def published(nothing: str, what: str) -> Callable[[], str]:
     """What a command's interrupt line says is left: ``nothing``, or, if the interrupt came
     after its results were published, '``what`` already complete in <where>'."""
     def left() -> str:
-        publish = sys.modules.get("simcore.publish")
+        publish = sys.modules.get("simcore.stored.publish")
         done = publish.PUBLISHED if publish is not None else []
         return f"{what} already complete in {', '.join(map(str, done))}" if done else nothing
     return left
@@ -68,13 +69,13 @@ def published(nothing: str, what: str) -> Callable[[], str]:
 def _user_command(memory_hint: str, done_when_interrupted: Callable[[], str]):
     """The one-line exits every long command shares: a user's mistake (exit 2, or 1 for I/O),
     running out of memory (1), Ctrl-C (130) or SIGTERM (143) with what is left on disk."""
-    from .errors import SimcoreError
-    from .interrupts import signals_as_interrupts
-    from .numbacache import NOTE
+    from .base.errors import SimcoreError
+    from .base.interrupts import signals_as_interrupts
+    from .base.numbacache import NOTE
 
     if NOTE:
         click.echo(f"note: {NOTE}", err=True)
-    publish = sys.modules.get("simcore.publish")
+    publish = sys.modules.get("simcore.stored.publish")
     if publish is not None:
         publish.PUBLISHED.clear()       # what this command publishes (commands run in-process)
     try:
@@ -131,17 +132,16 @@ def _never_fail_on_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            # A closed or detached stream has nothing to write to.
+            with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors="simcore-terminal")
-            except (ValueError, OSError):   # a closed or detached stream: nothing to write to
-                pass
 
 
 class _NoteHandler(logging.Handler):
     """What the package logs (a stale staging folder removed, ...) as 'note: ...' lines."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from .errors import one_line
+        from .base.errors import one_line
         click.echo(f"note: {one_line(record.getMessage())}", err=True)
 
 
@@ -167,8 +167,8 @@ class _Simcore(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         _never_fail_on_output()
         _show_notes()
-        from .errors import one_line
-        from .interrupts import Terminated, signals_as_interrupts
+        from .base.errors import one_line
+        from .base.interrupts import Terminated, signals_as_interrupts
         try:
             with signals_as_interrupts():   # from the start: parsing, imports
                 code = super().main(args, prog_name, complete_var, standalone_mode=False,
@@ -229,16 +229,14 @@ def entry() -> None:
             click.echo(code, err=True)
             code = 1
     except BaseException:           # a bug: its traceback, and out the same way (a failed
-        import traceback            # HDF5 file must not be finalised: that can crash)
+        import traceback  # HDF5 file must not be finalised: that can crash)
         traceback.print_exc()
         code = 1
-    from .numbacache import cleanup
+    from .base.numbacache import cleanup
     cleanup()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(code or 0)
 
 
@@ -281,7 +279,7 @@ def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_chart
 def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet):
     import time
 
-    from .drawing import start_drawing
+    from .app.drawing import start_drawing
 
     # First, while this process is small and single-threaded: the drawing process imports
     # what it needs beside this one's start-up.
@@ -297,11 +295,13 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
                         no_charts, quiet, drawing, started):
     import time
 
-    from . import engine, store
-    from .answer import summary_text
-    from .interrupts import raise_pending
+    from .app import pipeline
+    from .base.interrupts import raise_pending
+    from .faces.answer import summary_text
+    from .inputs.priors import load_priors
     from .model import MODEL_DRIVERS
-    from .priors import load_priors
+    from .run import engine
+    from .stored import store
 
     prior_set = load_priors(priors, required=set(MODEL_DRIVERS))
     out = out or store.default_run_dir(priors, seed)
@@ -310,14 +310,14 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     stored_paths = engine.DEFAULT_PATHS if paths is None else paths
     # More paths are kept in memory than run.nc stores: the given-data sensitivity (Q8) reads
     # the trajectories of its subsample of worlds from them instead of recomputing them.
-    from .sensitivity import GIVEN_DATA_DRAWS
+    from .analysis.sensitivity import GIVEN_DATA_DRAWS
     n_paths = max(stored_paths, GIVEN_DATA_DRAWS)
 
     show_progress = not quiet and draws >= 4 * chunk_size and sys.stderr.isatty()
     # Drivers and event times go to run.nc as they are made: memory stays bounded in draws.
     until = None
     if until_mcse is not None:
-        from .precision import UntilMcse
+        from .analysis.precision import UntilMcse
         until = UntilMcse(until_mcse)
     with store.new_run(out, prior_set, draws, force) as run_dir:
         def forecast(advance=lambda k: None):
@@ -338,7 +338,7 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
         result.timings["process_to_engine_end"] = time.perf_counter() - started
         if until is not None:
             result.stopping = until.summary(result)
-        run_dir.finish(result, with_charts=not no_charts, drawing=drawing)
+        pipeline.finish_run(run_dir, result, with_charts=not no_charts, drawing=drawing)
     written = out
     raise_pending()
     if quiet:
@@ -366,7 +366,7 @@ def verify(run_dir):
     bit-identical (exit 0), what differs (exit 1), or why it cannot be checked (exit 2)."""
     with _user_command("recomputing this run",
                        lambda: "nothing was verified (verify never writes)"):
-        from .verify import verify_run
+        from .app.verify import verify_run
         report = verify_run(run_dir)
     click.echo(report.text())
     sys.exit(0 if report.identical else 1)
@@ -400,7 +400,7 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
     """
     with _user_command("this study; use a smaller -N or fewer --resamples",
                        published("no study directory was written", "the study was")):
-        from .sensitivity.study import run_study, summary_text
+        from .app.study import run_study, summary_text
         written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
                                              resamples, charts=not no_charts)
     click.echo(str(written) if quiet else summary_text(result, tornado, written))
@@ -421,17 +421,17 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def plot(run_dir, outputs, fmt, to_dir, dpi, no_seed, list_only, quiet):
     """Redraw charts from the run stored in RUN_DIR (reads run.nc, never recomputes)."""
-    from . import plotting
+    from .faces import plots
     if list_only:
-        for name, chart in plotting.CHARTS.items():
+        for name, chart in plots.CHARTS.items():
             click.echo(f"{name:28} {chart.question:8} {chart.description}")
         return
     with _user_command("these charts", published("no chart was written", "the charts were")):
-        from .errors import SimcoreError
+        from .base.errors import SimcoreError
         if run_dir is None:
             raise SimcoreError("missing RUN_DIR: the run directory to draw from")
-        written = plotting.plot_run(run_dir, outputs or None, fmt, to_dir, dpi=dpi,
-                                    seed=None if no_seed else plotting.DEFAULT_SEED)
+        written = plots.plot_run(run_dir, outputs or None, fmt, to_dir, dpi=dpi,
+                                    seed=None if no_seed else plots.DEFAULT_SEED)
     if not quiet:
         for path in written:
             click.echo(str(path))
@@ -450,7 +450,7 @@ def report(run_dir, out, compare_with, force, quiet):
     """Write one self-contained HTML page about the run in RUN_DIR for readers who will not run
     code: answers to Q1-Q9 in plain words, every chart, sensitivity, assumptions, provenance."""
     with _user_command("this report", published("no report was written", "the report was")):
-        from .report import write_report
+        from .faces.report import write_report
         written, seconds = write_report(run_dir, out, compare_with, force=force)
     size = written.stat().st_size
     click.echo(str(written) if quiet
@@ -468,9 +468,9 @@ def compare(runs, out, width):
     drivers whose priors differ."""
     with _user_command("these runs", published("no comparison files were written",
                                                 "the comparison files were")):
-        from .compare import compare_runs, write_comparison
-        from .errors import RunDirError
-        from .rundir import read_run
+        from .base.errors import RunDirError
+        from .faces.compare import compare_runs, write_comparison
+        from .stored.rundir import read_run
         if len(runs) < 2:
             raise RunDirError("compare needs at least two run directories")
         loaded = [read_run(r) for r in runs]

@@ -8,20 +8,42 @@ import sys
 import time
 from pathlib import Path
 
+from click.testing import CliRunner, Result
 
-def assert_rejected(result, out: Path, *words: str) -> None:
-    """Bad input: one line on stderr naming the problem, exit 2, nothing written (not even a
-    hidden temporary file beside ``out``)."""
+from simcore.cli import main
+
+
+def invoke(*args) -> Result:
+    """``simcore ARGS`` in this process, through click's runner (arguments as strings)."""
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def partial_dirs(folder: Path) -> list[Path]:
+    """Hidden entries of ``folder`` (staging folders a failed command must not leave)."""
+    return [p for p in folder.iterdir() if p.name.startswith(".")] if folder.is_dir() else []
+
+
+def one_line_error(result: Result, code: int, *words: str) -> str:
+    """Exit ``code`` with exactly one line on stderr, ``error: ...`` holding ``words``, and no
+    exception escaped (no traceback)."""
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
-    assert result.exit_code == 2, result.output
+        f"exception escaped: {result.exception!r}\n{result.output}")
+    assert result.exit_code == code, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
     for word in words:
         assert word in lines[0], lines[0]
-    assert not out.exists()
-    if out.parent.exists():
-        assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+    return lines[0]
+
+
+def assert_rejected(result: Result, out: Path, *words: str, code: int = 2) -> str:
+    """Bad input: one line on stderr naming the problem, exit ``code``, nothing written (not
+    even a hidden temporary file beside ``out``)."""
+    line = one_line_error(result, code, *words)
+    assert not out.exists(), f"{out} was written"
+    assert not partial_dirs(out.parent), partial_dirs(out.parent)
+    return line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -33,6 +55,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # the background would otherwise never see Ctrl-C reach simcore.
 _ENTRY = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
           "sys.argv[0] = 'simcore'; from simcore.cli import entry; entry()")
+
+
+def simcore(*args, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
+    """``python -m simcore ARGS`` run to the end in a child process (text output)."""
+    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=300, **kwargs)
 
 
 def start_simcore(*args, cwd: Path = ROOT, env: dict | None = None,

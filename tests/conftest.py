@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from simcore import engine, model
+from simcore import model
+from simcore.run import engine
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -37,9 +37,9 @@ def shared_folder(tmp_path_factory, name: str, make: Callable[[Path], None]) -> 
 def shared_point_run(tmp_path_factory, name: str, *options: str) -> Path:
     """A run of the point prior with one uncertain driver (priorfiles.write_point_prior), made
     once per session with ``simcore run OPTIONS`` in-process; its folder (tests only read it)."""
+    import priorfiles
     from click.testing import CliRunner
 
-    import priorfiles
     from simcore.cli import main
 
     def make(folder: Path) -> None:

@@ -4,11 +4,19 @@ driver (simcore.model.spec), time grids and free-tier regime clocks."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
+import priorfiles as pf
 from hypothesis import strategies as st
 
-from simcore.model import DRIVER_DEFAULTS, DRIVER_DOMAINS, DRIVER_MAGNITUDE_LIMIT, DRIVER_ORDER
+from simcore.model import (
+    DRIVER_DEFAULTS,
+    DRIVER_DOMAINS,
+    DRIVER_MAGNITUDE_LIMIT,
+    DRIVER_ORDER,
+    MODEL_DRIVERS,
+)
 from simcore.model.spec import MAX_REGIME_SWITCHES, Domain
 
 LIMIT = DRIVER_MAGNITUDE_LIMIT
@@ -89,3 +97,209 @@ def model_inputs(draw):
     n = next(iter(drivers.values())).size
     t, as_of_year = draw(grids())
     return drivers, t, as_of_year, draw(regime_clocks(n))
+
+
+# ---------------------------------------------------------------------------------------------
+# Prior files: valid ones (extreme values) and broken ones
+
+E = pf.entry
+
+def _pos(low_exp: int = -12, high_exp: int = 12):
+    return st.builds(lambda m, e: m * 10.0 ** e, st.floats(1.0, 9.99),
+                     st.integers(low_exp, high_exp))
+
+
+_SPECIAL_POSITIVE = st.sampled_from([1 / 365, 300.0, 1e-10, 1e10, 1.0, 1e-90, 1e90])
+
+
+@st.composite
+def _positive_entry(draw, upper: float = math.inf):
+    """An entry every draw of which is > 0 (and <= upper), spanning up to 20 orders."""
+    kind = draw(st.sampled_from(["fixed", "lognormal", "loguniform", "uniform", "triangular",
+                                 "pert", "normal", "regimes", "beta"]))
+    bounded = upper < math.inf
+    cap = min(upper, 1e40)
+    m = min(draw(st.one_of(_pos(-8, 8), _SPECIAL_POSITIVE)), cap)
+    if kind == "fixed" or (kind == "normal" and bounded):
+        return E("fixed", value=m)
+    if kind == "lognormal":
+        # Up to 10 orders of magnitude on each side of a median within 1e+-30: even the extreme
+        # draws (8.2 sd) stay inside the model's magnitude limit. A narrower stated interval
+        # stretches the tails, so it comes with a narrower span.
+        median = min(max(m, 1e-30), 1e30)
+        params = {}
+        widest = 10.0
+        if draw(st.booleans()):
+            params["interval"] = draw(st.floats(0.5, 0.99))
+            widest = 2.0
+        a, b = draw(st.floats(0.01, widest)), draw(st.floats(0.01, widest))
+        params.update(low=median / 10 ** a, high=median * 10 ** b)
+        if draw(st.booleans()):
+            params["median"] = median
+        if bounded:
+            return E("loguniform", low=min(params["low"], upper / 2), high=upper)
+        return E("lognormal", **params)
+    if kind == "loguniform":
+        span = draw(st.floats(0.001, 20.0))
+        # Never below the model's magnitude limit (m may be 1e-90, span up to 20 decades).
+        low = max(m / 10 ** span, 10.0 / DRIVER_MAGNITUDE_LIMIT) if bounded else m
+        return E("loguniform", low=low, high=m if bounded else m * 10 ** span)
+    if kind in ("uniform", "triangular", "pert", "beta"):
+        low = m * draw(st.floats(0.001, 0.9))
+        high = m
+        mode = low + (high - low) * draw(st.floats(0.0, 1.0))
+        if kind == "uniform":
+            return E("uniform", low=low, high=high)
+        if kind == "triangular":
+            return E("triangular", low=low, mode=mode, high=high)
+        if kind == "pert":
+            return E("pert", low=low, mode=mode, high=high, **{"lambda": draw(st.floats(0.5, 20))})
+        return E("beta", alpha=draw(st.floats(0.1, 50.0)), beta=draw(st.floats(0.1, 50.0)),
+                 low=low, high=high)
+    if kind == "normal":
+        return E("normal", mean=m, sd=m * draw(st.floats(0.001, 0.12)))
+    values = draw(st.lists(st.one_of(_pos(-6, 6), _SPECIAL_POSITIVE), min_size=1, max_size=4))
+    return E("regimes", choices=_regime_choices(draw, [min(v, cap) for v in values]))
+
+
+def _regime_choices(draw, values):
+    weights = [draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])) for _ in values]
+    if sum(weights) == 0:
+        weights[0] = 1.0
+    total = sum(weights)
+    probabilities = [w / total for w in weights]
+    probabilities[-1] = 1.0 - math.fsum(probabilities[:-1])
+    return [{"name": f"r{i}", "value": v, "p": max(p, 0.0)}
+            for i, (v, p) in enumerate(zip(values, probabilities))]
+
+
+@st.composite
+def _unit_entry(draw, zero_ok: bool):
+    """An entry in [0, 1] (zero_ok) or (0, 1]."""
+    kind = draw(st.sampled_from(["fixed", "uniform", "beta", "loguniform", "bernoulli"]))
+    if kind == "fixed":
+        values = [1.0, 0.5, 1e-30, 1e-99] + ([0.0] if zero_ok else [])
+        return E("fixed", value=draw(st.sampled_from(values)))
+    if kind == "uniform":
+        low = 0.0 if zero_ok and draw(st.booleans()) else draw(st.floats(1e-9, 0.5))
+        return E("uniform", low=low, high=draw(st.floats(0.6, 1.0)))
+    if kind == "beta":
+        least = 0.05 if zero_ok else 0.5   # smaller alphas draw 0 in the far tail
+        return E("beta", alpha=draw(st.floats(least, 50.0)), beta=draw(st.floats(0.05, 50.0)))
+    if kind == "bernoulli" and zero_ok:
+        return E("bernoulli", p=draw(st.sampled_from([0.0, 1.0, 0.3])))
+    return E("loguniform", low=draw(st.sampled_from([1e-20, 1e-5, 0.1])), high=1.0)
+
+
+@st.composite
+def _nonnegative_entry(draw):
+    kind = draw(st.sampled_from(["zero", "positive", "uniform", "regimes"]))
+    if kind == "zero":
+        return E("fixed", value=0.0)
+    if kind == "positive":
+        return draw(_positive_entry())
+    if kind == "uniform":
+        return E("uniform", low=0.0, high=draw(_pos(-3, 3)))
+    values = [0.0, *draw(st.lists(_pos(-3, 3), min_size=1, max_size=3))]
+    return E("regimes", choices=_regime_choices(draw, values))
+
+
+@st.composite
+def _any_entry(draw):
+    kind = draw(st.sampled_from(["fixed", "normal", "uniform"]))
+    m = draw(st.floats(-1e6, 1e6))
+    if kind == "fixed":
+        return E("fixed", value=m)
+    if kind == "normal":
+        return E("normal", mean=m, sd=draw(_pos(-3, 5)))
+    return E("uniform", low=m, high=m + draw(_pos(-3, 5)))
+
+
+def _valid_entry_for(name: str):
+    domain = DRIVER_DOMAINS[name]
+    if name == "stall_occurs":
+        return st.one_of(st.just(E("bernoulli", p=0.0)), st.just(E("bernoulli", p=1.0)),
+                         st.floats(0.0, 1.0).map(lambda p: E("bernoulli", p=p)))
+    if domain.high == 1.0:
+        return _unit_entry(zero_ok=not domain.low_open)
+    if domain.high == 24.0:
+        return _positive_entry(upper=24.0)
+    if domain.low == 0.0 and domain.low_open:
+        return _positive_entry()
+    if domain.low == 0.0:
+        return _nonnegative_entry()
+    return _any_entry()
+
+
+@st.composite
+def valid_prior_files(draw):
+    """Prior files that must be accepted: extreme but valid values on random drivers."""
+    names = draw(st.lists(st.sampled_from(sorted(MODEL_DRIVERS)), min_size=1, max_size=12,
+                          unique=True))
+    overrides = {name: draw(_valid_entry_for(name)) for name in names}
+    horizon = draw(st.sampled_from([1.0, 2.5, 20.0, 60.0, 200.0]))
+    steps = draw(st.integers(max(1, math.ceil(horizon / 5.0)), 80))
+    meta = {"horizon_years": horizon, "time_step_years": horizon / steps,
+            "as_of": draw(st.sampled_from(["2026-11", "2000-12-31", "2100-06"]))}
+    drivers = pf.point_drivers(**overrides)
+    random = [n for n in names if overrides[n]["family"] != "fixed"]
+    pairs = []
+    if len(random) >= 2 and draw(st.booleans()):
+        for a, b in draw(st.lists(st.tuples(st.sampled_from(random), st.sampled_from(random)),
+                                  max_size=3)):
+            if a != b and not any({a, b} == {x, y} for x, y, _ in pairs):
+                pairs.append((a, b, draw(st.sampled_from([-1.0, -0.5, 0.0, 0.9, 1.0]))))
+    return pf.render(drivers, meta, pairs or None)
+
+
+_WEIRD_LITERALS = ['"1.5"', "true", "nan", "inf", "-inf", "1e400", "-0.0", "0", "[1.0]", "{}",
+                   "1979-05-27", '""', "-1", "1e-400", "99999999999999999999999"]
+
+
+@st.composite
+def broken_prior_files(draw) -> bytes:
+    """A valid file, then one mutation that may or may not make it invalid."""
+    text = draw(valid_prior_files())
+    lines = text.splitlines(keepends=True)
+    mutation = draw(st.sampled_from(["literal", "typo", "drop_line", "truncate", "bytes",
+                                     "duplicate", "family", "swap", "empty", "structure"]))
+    if mutation == "literal":
+        numeric = [i for i, line in enumerate(lines)
+                   if re.match(r"^\w+ = -?[\d.]", line) or line.startswith("p = ")]
+        if numeric:
+            i = draw(st.sampled_from(numeric))
+            key = lines[i].split(" = ")[0]
+            lines[i] = f"{key} = {draw(st.sampled_from(_WEIRD_LITERALS))}\n"
+    elif mutation == "typo":
+        i = draw(st.integers(0, len(lines) - 1))
+        lines.insert(i + 1, f"{draw(st.sampled_from(['meidan', 'lowe', 'familly', 'p']))} = 1.0\n")
+    elif mutation == "drop_line":
+        del lines[draw(st.integers(0, len(lines) - 1))]
+    elif mutation == "truncate":
+        return text.encode()[:draw(st.integers(0, len(text)))]
+    elif mutation == "bytes":
+        raw = bytearray(text.encode())
+        position = draw(st.integers(0, len(raw)))
+        raw[position:position] = draw(st.binary(min_size=1, max_size=4))
+        return bytes(raw)
+    elif mutation == "duplicate":
+        headers = [line for line in lines if line.startswith("[")]
+        lines.append(draw(st.sampled_from(headers)))
+    elif mutation == "family":
+        families = [i for i, line in enumerate(lines) if line.startswith("family = ")]
+        i = draw(st.sampled_from(families))
+        name = draw(st.sampled_from(["normal", "lognormal", "uniform", "beta", "bernoulli",
+                                     "regimes", "fixed", "gamma", "pert", "triangular"]))
+        lines[i] = f'family = "{name}"\n'
+    elif mutation == "swap":
+        text = text.replace("low = ", "tmp = ").replace("high = ", "low = ")
+        return text.replace("tmp = ", "high = ").encode()
+    elif mutation == "empty":
+        return b""
+    else:
+        extra = draw(st.sampled_from([
+            '\n[meta]\nextends = "../../etc/passwd"\n', "\n[correlations]\npairs = 5\n",
+            "\n[drivers.alg_halving_years]\nmedian = -1.0\n", "\n[[meta]]\n",
+            '\n[correlations]\npairs = [["alg_halving_years", "x", 0.1]]\n']))
+        return (text + extra).encode()
+    return "".join(lines).encode()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import priorfiles as pf
 import pytest
+import strategies
 from hypothesis import given, settings
 
-import priorfiles as pf
-import strategies
 from simcore import model
 from simcore.model import BACKENDS, kernel, reference, spec
 

@@ -6,12 +6,14 @@ import math
 from pathlib import Path
 
 import numpy as np
+import priorfiles as pf
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import priorfiles as pf
 from simcore import model
+from simcore.inputs.priors import load_priors
+from simcore.inputs.sampling import Copula, noise, sample_drivers
 from simcore.model import (
     ALREADY_MET,
     FILM_TIME_THRESHOLDS_DAYS,
@@ -19,8 +21,6 @@ from simcore.model import (
     PROFILES,
     REQUIREMENTS,
 )
-from simcore.priors import load_priors
-from simcore.sampling import Copula, noise, sample_drivers
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = 2026.0 + 10 / 12

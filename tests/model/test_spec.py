@@ -11,15 +11,16 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import priorfiles as pf
 import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-import priorfiles as pf
-from simcore import engine, model, runfile
+from simcore import model
 from simcore.cli import main
+from simcore.inputs.priors import load_priors
 from simcore.model import doc_tables, kernel, spec
-from simcore.priors import load_priors
+from simcore.run import engine, runfile
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,125 @@
+"""The run pipeline: what turns an engine result into a run directory. After the engine, it
+appends the percentile groups to run.nc, starts the drawing process on them (the seed
+comparison and the charts, :mod:`.drawing`), computes the given-data sensitivity and the CSV
+tables meanwhile, copies the prior files, appends /sensitivity, and writes the manifest with
+the timing laps. Persistence itself (staging, atomic publication, provenance) is
+:mod:`simcore.stored.store`'s."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import xarray as xr
+
+from ..analysis import sensitivity, tables
+from ..base import csvfiles
+from ..base.forked import Forked
+from ..run import runfile
+from ..run.engine import RunResult
+from ..stored import publish
+from ..stored.store import (
+    RUN_FILE,
+    RunWriter,
+    append_groups,
+    copy_prior_files,
+    new_run,
+    root_attributes,
+    run_provenance,
+    trajectory_groups,
+)
+from .drawing import start_drawing
+
+# The CSV files of a run and the functions that make them (simcore verify recomputes them too).
+CSV_TABLES = {
+    "percentiles.csv": tables.percentiles,
+    "events.csv": tables.events_by_year,
+    "events_summary.csv": tables.events_summary,
+    "binding.csv": tables.binding_shares,
+    "sensitivity.csv": sensitivity.table_for_run,             # Q8, given-data indices
+    "sensitivity_dominant.csv": sensitivity.dominance_for_run,
+}
+
+
+def summary_groups(result: RunResult, provenance: dict) -> dict[str, xr.Dataset]:
+    """run.nc's groups that summarise the draws: /trajectories (percentiles), its /paths, and
+    /sensitivity (the per-draw groups /prior and /events are simcore.runfile's)."""
+    return {**trajectory_groups(result, provenance),
+            "/sensitivity": sensitivity.group_for_run(result)}   # Q8; computed once, cached
+
+
+def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
+    """The whole of run.nc in memory, for a run whose draws are all in memory (what
+    ``simcore verify`` compares a stored run with)."""
+    prior, events = runfile.per_draw_datasets(result.priors, result.drivers, result.events)
+    return xr.DataTree.from_dict({
+        "/": xr.Dataset(attrs=root_attributes(provenance)),
+        "/prior": prior,
+        "/events": events,
+        **summary_groups(result, provenance),
+    })
+
+
+def finish_run(writer: RunWriter, result: RunResult, with_charts: bool = True,
+               drawing: Forked | None = None) -> None:
+    """Write the rest of the run: the summary groups of run.nc, the tables, the seed
+    comparison, the charts (unless not ``with_charts``) and the manifest. ``drawing`` is a
+    process from ``drawing.start_drawing`` forked earlier, or one is forked now."""
+    started = time.perf_counter()
+    staging = writer.staging
+    provenance = run_provenance(result)
+    writer.sink.set_attributes(root_attributes(provenance))
+    writer.sink.close()
+    publish.fsync_soon(staging / RUN_FILE)    # the bulk of the run, beside the tables
+    if drawing is None:
+        # Forked only now: a child holding an inherited handle of the open file would keep
+        # it locked.
+        drawing = start_drawing(with_charts)
+    timings = provenance["timings_seconds"]
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.perf_counter() - started - sum(
+            timings.get(k, 0.0) for k in _WRITING_LAPS), 4)
+
+    # The drawing process reads run.nc from when /trajectories is in, while this one
+    # computes the sensitivity indices (they read the event times too: HDF5 lets both
+    # read at once) and writes the tables; /sensitivity is appended once the drawing is
+    # done, since a file open for writing is locked against readers.
+    try:
+        append_groups(staging / RUN_FILE, trajectory_groups(result, provenance))
+        lap("writing_trajectories")
+        drawing.go(str(staging))
+        with runfile.stored_events(staging / RUN_FILE, result):
+            indices = sensitivity.group_for_run(result)    # cached: sensitivity.csv too
+            lap("sensitivity")
+            for name, make_table in CSV_TABLES.items():
+                csvfiles.write_csv(make_table(result), staging / name)
+        # The exact bytes that were parsed, in their relative layout, so that a scenario's
+        # ``extends`` resolves among the copies (simcore verify reruns them).
+        copy_prior_files(result.priors, staging)
+        lap("writing_tables")
+        drawing.wait()
+        lap("writing_charts_wait")
+        append_groups(staging / RUN_FILE, {"/sensitivity": indices})
+        lap("writing_sensitivity")
+    finally:
+        drawing.cancel()
+    timings["writing"] = round(time.perf_counter() - started, 4)
+    files = sorted(p.name for p in staging.iterdir() if p.name != publish.MARKER)
+    manifest = {**provenance, "files": files}
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+# Parts of finish_run's time, in order, recorded in the manifest's timings_seconds.
+_WRITING_LAPS = ("writing_trajectories", "sensitivity", "writing_tables", "writing_charts_wait",
+                 "writing_sensitivity")
+
+
+def write_run(result: RunResult, out: Path, force: bool = False,
+              with_charts: bool = True) -> Path:
+    """Write every output of a run whose draws are all in memory into ``out`` atomically."""
+    with new_run(out, result.priors, result.draws, force) as run:
+        run.sink.append(0, result.drivers, result.events)
+        finish_run(run, result, with_charts)
+    return Path(out)

@@ -1,0 +1,88 @@
+"""The plain-words answer printed after a run (Q5, Q6, Q7), with Monte Carlo standard errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..analysis.headline import INDICATOR_YEAR, headline_indices
+from ..analysis.tables import format_year
+from ..model import ALREADY_MET, FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
+from ..run.engine import RunResult
+from ..run.summaries import probability_mcse, year_ends
+from .formatting import PROFILE_HEADINGS as PROFILE_WORDS
+from .formatting import THRESHOLD_WORDS, human_duration
+
+
+def _year_month(decimal: float) -> str:
+    year = math.floor(decimal + 1e-9)
+    month = int(round((decimal - year) * 12)) + 1
+    return f"{year}-{min(month, 12):02d}"
+
+
+def film_time_lines(result: RunResult) -> list[str]:
+    lines = ["Q5  Days for a free-tier user (spending nothing) to generate the footage of a "
+             "90-minute film: median [80% interval] (± MC error of the median)"]
+    for profile in PROFILES:
+        hist = result.histograms[f"film_days/{profile}"]
+        q10, q50, q90 = hist.quantiles([0.1, 0.5, 0.9])
+        with np.errstate(invalid="ignore"):   # inf - inf when both ends are off the histogram
+            mcse = hist.quantile_mcse(0.5)
+        lines.append(f"  {PROFILE_WORDS[profile]}:")
+        for k in headline_indices(result):
+            # A median in an edge bin of the histogram (0 or inf) has no relative error.
+            finite = 0 < q50[k] < math.inf and math.isfinite(mcse[k])
+            error = f"± {mcse[k] / q50[k]:.1%}" if finite else "beyond the histogram's range"
+            lines.append(f"    {_year_month(result.time_abs[k])}: {human_duration(q50[k]):>12}  "
+                         f"[{human_duration(q10[k])} – {human_duration(q90[k])}]  ({error})")
+    return lines
+
+
+def event_lines(result: RunResult) -> list[str]:
+    horizon = math.floor(result.horizon_year)
+    lines = [f"Q6  When that time first falls below ...: median year [80% interval], "
+             f"P(not by {horizon})"]
+    for label in FILM_TIME_THRESHOLDS_DAYS:
+        parts = []
+        for i, profile in enumerate(PROFILES):
+            times = result.event(f"free_film_within_{label}", i)
+            p10, p50, p90 = (format_year(v, result) for v in times.quantiles([0.1, 0.5, 0.9]))
+            parts.append(f"{profile} {p50} [{p10} – {p90}] P(not)={times.p_not_by_horizon:.1%}")
+        lines.append(f"  {THRESHOLD_WORDS[label]:>10}: " + ";  ".join(parts))
+    return lines
+
+
+def milestone_lines(result: RunResult) -> list[str]:
+    possible = result.event("novel_to_movie_possible")
+    horizon = math.floor(result.horizon_year)
+    if INDICATOR_YEAR in year_ends(result.priors.as_of_year, result.horizon_year):
+        p_by = float(possible.probability_by(np.array([INDICATOR_YEAR]))[0])
+        by_indicator = (f"P(by end of {INDICATOR_YEAR}) = {p_by:.1%} "
+                        f"± {probability_mcse(p_by, possible.n):.1%};  ")
+    else:   # the run does not cover the whole of that year: unknown, not "by the horizon"
+        by_indicator = f"P(by end of {INDICATOR_YEAR}): outside the run;  "
+    binding = result.events["novel_to_movie_binding"]
+    codes, counts = np.unique(binding, return_counts=True)
+    top = codes[np.argmax(counts)]
+    top_name = "already met" if top == ALREADY_MET else REQUIREMENTS[top]
+    mcse = possible.quantile_mcse(0.5)
+    p10, p50, p90 = (format_year(v, result) for v in possible.quantiles([0.1, 0.5, 0.9]))
+    lines = [
+        "Q7  A watchable feature film made from a novel's text becomes possible:",
+        f"    median {p50}" + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
+        + f", 80% interval {p10} – {p90}",
+        f"    {by_indicator}P(not by {horizon}) = {possible.p_not_by_horizon:.1%}",
+        f"    requirement met last most often: {top_name} ({counts.max() / possible.n:.0%} "
+        "of worlds)",
+    ]
+    for i, profile in enumerate(PROFILES):
+        free = result.event("novel_to_movie_free_user", i)
+        lines.append(f"    ... and a free user with {PROFILE_WORDS[profile]} can make one: median "
+                     f"{format_year(free.quantile(0.5), result)}")
+    return lines
+
+
+def summary_text(result: RunResult) -> str:
+    return "\n".join([*film_time_lines(result), "", *event_lines(result), "",
+                      *milestone_lines(result)])

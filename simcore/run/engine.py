@@ -1,0 +1,315 @@
+"""Run the model over chunks of draws and stream them into summaries.
+
+Memory is bounded by the chunk size for trajectories (only histograms and a few stored paths
+survive a chunk). Per-draw drivers and event times are either kept whole in memory (tests,
+``verify``, small what-ifs) or streamed to ``run.nc`` as they are made (``simcore run``), with
+only the first draws kept in memory for the given-data sensitivity.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import model
+from ..inputs.priors import PriorSet
+from ..inputs.sampling import Copula, noise, sample_drivers
+from ..model import (
+    DRIVER_DEFAULTS,
+    DRIVER_ORDER,
+    N_BINDING_COLUMNS,
+    N_EVENT_COLUMNS,
+    SERIES,
+    Grid,
+    unpack_bindings,
+    unpack_events,
+)
+from .summaries import EventTimes, LogHistogram, year_ends
+
+if TYPE_CHECKING:
+    from .runfile import RunFileWriter
+
+# Draws per chunk: larger chunks mean fewer parallel launches and run.nc writes per draw, at the
+# cost of two chunk-sized buffers; benchmarks/README.md ("Chunks of 131,072 draws") has the
+# measurements.
+DEFAULT_CHUNK_SIZE = 131_072
+DEFAULT_PATHS = 200
+
+
+@dataclass
+class RunResult:
+    priors: PriorSet
+    seed: int
+    draws: int
+    chunk_size: int
+    time_abs: np.ndarray                                # (T,) decimal years
+    # name -> values of the first draws kept in memory (all of them unless streamed to disk)
+    drivers: dict[str, np.ndarray]
+    # name -> (N,) or (N, P) event times of every draw: arrays, or run.nc variables while a
+    # streamed run is being summarised (slicing reads from disk)
+    events: dict[str, np.ndarray]
+    histograms: dict[str, LogHistogram]                 # series -> counts per grid time
+    paths: dict[str, np.ndarray]                        # series -> (paths, T) values
+    copula_repair: float = 0.0
+    stored_paths: int | None = None   # paths written to run.nc (default: all of ``paths``)
+    streamed: bool = False            # events read from run.nc: summaries keep no per-draw copy
+    stopping: dict | None = None      # how an adaptive run (--until-mcse) chose its draws
+    timings: dict[str, float] = field(default_factory=dict)
+    _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
+                                                                  repr=False)
+
+    def event(self, name: str, profile: int | None = None) -> EventTimes:
+        """Summaries of an event's times (profile: index into PROFILES for per-profile events)."""
+        key = (name, profile)
+        if key not in self._event_times:
+            self._summarise(name)
+        return self._event_times[key]
+
+    def summarise_events(self, names) -> None:
+        """Summarise these events ahead of use, two at a time for a streamed run: reading from
+        run.nc and the compiled selection release the GIL, and at ten million draws each event
+        takes long enough to be worth overlapping (benchmarks/README.md, "Event tables")."""
+        missing = [name for name in names if not any(k[0] == name for k in self._event_times)]
+        if not self.streamed or len(missing) < 2:
+            for name in missing:
+                self._summarise(name)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        buffers = threading.local()   # one read buffer per thread, reused for every event
+        pool = ThreadPoolExecutor(max_workers=2)
+        try:
+            list(pool.map(lambda name: self._summarise(name, buffers), missing))
+        except BaseException:
+            # Ctrl-C: drop the events not started; the file is closed only after the ones
+            # being read are done.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+    def _summarise(self, name: str, buffers: threading.local | None = None) -> None:
+        source = self.events[name]
+        if self.streamed and hasattr(source, "read_direct"):
+            times = _read_buffer(buffers, source.shape, self.draws * len(model.PROFILES))
+            source.read_direct(times)
+        else:
+            times = np.asarray(source[:])
+        # Every profile's column from one read: on disk they share each HDF5 chunk. The
+        # columns stay strided views (the summaries read them in place).
+        columns = {None: times} if times.ndim == 1 else dict(enumerate(times.T))
+        for column_profile, column in columns.items():
+            summary = EventTimes(column)
+            if self.streamed:   # ten million draws x 15 events would not fit in memory
+                summary.release(year_ends(self.priors.as_of_year, self.horizon_year),
+                                bounds=(float(self.time_abs[0]), self.horizon_year))
+            self._event_times[(name, column_profile)] = summary
+
+    @property
+    def horizon_year(self) -> float:
+        return float(self.time_abs[-1])
+
+
+def _read_buffer(buffers: threading.local | None, shape: tuple[int, ...],
+                 capacity: int) -> np.ndarray:
+    """An array of ``shape`` for reading an event into: a view of this thread's buffer of
+    ``capacity`` values, allocated once (a fresh 160 MB array per event at 10M draws costs as
+    much in page faults as reading it), or a new array without ``buffers``."""
+    size = math.prod(shape)
+    flat = getattr(buffers, "flat", None) if buffers is not None else None
+    if flat is None or flat.size < size:
+        flat = np.empty(size if buffers is None else max(size, capacity))
+        if buffers is not None:
+            buffers.flat = flat
+    return flat[:size].reshape(shape)
+
+
+def time_grid(priors: PriorSet) -> np.ndarray:
+    """Years since as_of: 0, step, 2*step, ... up to the horizon (included)."""
+    steps = int(round(priors.meta.horizon_years / priors.meta.time_step_years))
+    return np.linspace(0.0, steps * priors.meta.time_step_years, steps + 1)
+
+
+def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 n_paths: int = DEFAULT_PATHS,
+                 on_chunk: Callable[[int], None] | None = None,
+                 sink: RunFileWriter | None = None,
+                 until: Callable[[RunResult], int] | None = None,
+                 first_check: int | None = None) -> RunResult:
+    """Sample ``draws`` worlds in chunks; identical results for any ``chunk_size``.
+
+    Without ``sink`` every draw's drivers and event times stay in memory. With a
+    :class:`~simcore.runfile.RunFileWriter` they are streamed to it chunk by chunk and only the
+    first ``n_paths`` draws (those whose trajectories are kept) stay in memory, so memory does
+    not grow with ``draws`` beyond one byte per draw; the result's ``events`` then read from
+    the sink.
+
+    ``until`` makes ``draws`` a maximum: at checkpoints (the first after ``first_check`` draws)
+    it gets the result so far and returns how many draws are needed; the run stops once that
+    is no more than it has. Because draws do not depend on chunking, stopping at N gives the
+    same result as asking for N.
+    """
+    from numba import get_num_threads
+
+    from ..model import kernel
+
+    started = time.perf_counter()
+    t_rel = time_grid(priors)
+    t_abs = priors.as_of_year + t_rel
+    copula = Copula.from_priors(priors)
+    n_paths = min(n_paths, draws)
+    blocks = get_num_threads()
+    counts = np.zeros((blocks, len(SERIES), t_rel.size * LogHistogram.n_bins), dtype=np.int32)
+    paths = np.empty((n_paths, len(SERIES), t_rel.size))
+    in_memory = sink is None
+    kept = draws if in_memory else n_paths
+    # Columns in the kernel's order: chunks are written in place and handed to the kernel
+    # without copying. Streamed runs use two chunk-sized buffers: one is written to run.nc by
+    # a background thread (h5py releases the GIL while HDF5 writes) while the next chunk is
+    # sampled and simulated into the other, and copy out the kept head.
+    rows = draws if in_memory else min(chunk_size, draws)
+    buffers = [(_driver_buffer(priors, rows), np.empty((rows, N_EVENT_COLUMNS)))
+               for _ in range(1 if in_memory else 2)]
+    head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(DRIVER_ORDER)))
+    head_events = buffers[0][1] if in_memory else np.empty((kept, N_EVENT_COLUMNS))
+    binding = np.empty((draws, N_BINDING_COLUMNS), dtype=np.int8)
+    # What was drawn (and is stored): the drivers the prior file defines; an optional driver it
+    # leaves out is a constant column of the kernel's input, not a draw.
+    drawn = [(j, name) for j, name in enumerate(DRIVER_ORDER) if name in priors.drivers]
+    timings = {"sampling": 0.0, "model": 0.0, "streaming": 0.0}
+    writer = _ChunkWriter(sink, timings) if sink is not None else None
+
+    def result_so_far(n: int) -> RunResult:
+        total_counts = counts.sum(axis=0, dtype=np.int64)
+        histograms = {name: LogHistogram.from_counts(total_counts[s].reshape(t_rel.size, -1))
+                      for s, name in enumerate(SERIES)}
+        head = min(kept, n)
+        events = unpack_events(head_events[:head], binding[:head])
+        if not in_memory:
+            writer.flush()
+            events = {**sink.events(), **unpack_bindings(binding[:n])}
+        return RunResult(
+            priors=priors, seed=seed, draws=n, chunk_size=chunk_size, time_abs=t_abs,
+            drivers={name: head_drivers[:head, j] for j, name in drawn},
+            events=events, histograms=histograms,
+            paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(SERIES)},
+            copula_repair=copula.repair if copula else 0.0, timings=timings,
+            streamed=not in_memory)
+
+    checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
+    start = 0
+    chunk_number = 0
+    try:
+        while start < draws:
+            stop = min(start + chunk_size, checkpoint)
+            tick = time.perf_counter()
+            driver_buffer, event_buffer = buffers[chunk_number % len(buffers)]
+            chunk_number += 1
+            offset = start if in_memory else 0
+            matrix = driver_buffer[offset:offset + stop - start]
+            chunk_events = event_buffer[offset:offset + stop - start]
+            sample_drivers(priors, seed, start, stop, copula, out=matrix,
+                           order=DRIVER_ORDER)
+            clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
+            tock = time.perf_counter()
+            chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
+            kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
+                                  binding[start:stop], chunk_paths, chunk_paths.shape[0])
+            timings["sampling"] += tock - tick
+            timings["model"] += time.perf_counter() - tock
+            if writer is not None:
+                if start < kept:
+                    head_drivers[start:min(stop, kept)] = matrix[:kept - start]
+                    head_events[start:min(stop, kept)] = chunk_events[:kept - start]
+                # The buffer written now is not reused before the next chunk's write is
+                # submitted, which waits for this one.
+                writer.submit(start,
+                              {name: matrix[:, j] for j, name in drawn},
+                              unpack_events(chunk_events, binding[start:stop]))
+            if on_chunk is not None:
+                on_chunk(stop - start)
+            start = stop
+            if stop == checkpoint and until is not None:
+                needed = until(result_so_far(stop))
+                if needed <= stop:
+                    break
+                checkpoint = min(needed, draws)
+            elif stop == checkpoint:
+                checkpoint = draws
+        if writer is not None:
+            writer.flush()
+    finally:
+        if writer is not None:
+            writer.close()
+
+    tick = time.perf_counter()
+    result = result_so_far(start)
+    timings["summaries"] = time.perf_counter() - tick
+    timings["total_engine"] = time.perf_counter() - started
+    return result
+
+
+def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: float,
+             clock: np.ndarray | None = None
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The model at given driver values, without sampling: (events, trajectories).
+
+    ``drivers``: every model driver -> (n,) array (an optional driver may be left out: it takes
+    its default); ``clock``: the free-tier regime uniforms (n, MAX_REGIME_SWITCHES), by default
+    0.5 everywhere. Trajectories are returned for every draw as series -> (n, T) values (not
+    logs), bit for bit a run's stored paths of the same draws; meant for tests, tornado swings
+    and what-ifs over a modest number of points. The compiled backend of
+    :func:`simcore.model.simulate`.
+    """
+    from ..model import kernel
+
+    values, events = kernel.simulate_values(drivers, Grid(t_rel, as_of_year), clock)
+    return events, values
+
+
+def _driver_buffer(priors: PriorSet, rows: int) -> np.ndarray:
+    """A chunk's driver matrix in the kernel's column order (Fortran order: each column is
+    written in place by the sampler); the columns of optional drivers the prior file leaves
+    out hold their defaults once and for all."""
+    matrix = np.empty((rows, len(DRIVER_ORDER)), order="F")
+    for j, name in enumerate(DRIVER_ORDER):
+        if name not in priors.drivers:
+            matrix[:, j] = DRIVER_DEFAULTS[name]
+    return matrix
+
+
+class _ChunkWriter:
+    """Appends chunks to a :class:`~simcore.runfile.RunFileWriter` on one background thread,
+    one chunk in flight at a time: ``submit`` first waits for the previous write (and raises
+    what it raised). Time spent waiting for writes is the run's ``streaming`` timing."""
+
+    def __init__(self, sink: RunFileWriter, timings: dict[str, float]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._sink, self._timings = sink, timings
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simcore-run.nc")
+        self._pending = None
+
+    def submit(self, start: int, drivers, events) -> None:
+        self.flush()
+        self._pending = self._pool.submit(self._sink.append, start, drivers, events)
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            tick = time.perf_counter()
+            pending, self._pending = self._pending, None
+            try:
+                pending.result()
+            finally:
+                self._timings["streaming"] += time.perf_counter() - tick
+
+    def close(self) -> None:
+        """Wait for a write in flight even when failing or interrupted (its error, if any, is
+        dropped: the run is failing already): the sink is closed next, and HDF5 must not be
+        closed under a write."""
+        self._pending = None
+        self._pool.shutdown(wait=True)
