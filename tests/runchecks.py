@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import priorfiles as pf
+from clichecks import invoke, partial_dirs
 
 from simcore.analysis import tables
 from simcore.app import pipeline
@@ -21,9 +22,9 @@ from simcore.stored import store
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "priors" / "baseline.toml"
 REQUIRED = set(MODEL_DRIVERS)
-E = pf.entry
 
-from clichecks import invoke, partial_dirs
+
+E = pf.entry
 
 
 def valid_text(**overrides) -> str:

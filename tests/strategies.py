@@ -170,7 +170,7 @@ def _regime_choices(draw, values):
     probabilities = [w / total for w in weights]
     probabilities[-1] = 1.0 - math.fsum(probabilities[:-1])
     return [{"name": f"r{i}", "value": v, "p": max(p, 0.0)}
-            for i, (v, p) in enumerate(zip(values, probabilities))]
+            for i, (v, p) in enumerate(zip(values, probabilities, strict=False))]
 
 
 @st.composite

@@ -16,7 +16,7 @@ from simcore.model import ALREADY_MET, MAX_REGIME_SWITCHES, MODEL_DRIVERS, PROFI
 from simcore.run import engine
 from simcore.run.engine import time_grid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRIOR_FILES = sorted((ROOT / "priors").rglob("*.toml"))
 
 

@@ -20,7 +20,7 @@ from simcore.model import MODEL_DRIVERS
 from simcore.run import engine
 from simcore.stored import store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 
 # film_days at as_of (no hardware) is footage / allowance when the free tier cannot be

@@ -14,7 +14,7 @@ from simcore.model import MODEL_DRIVERS
 from simcore.run import engine
 from simcore.stored import store
 
-BASELINE = Path(__file__).resolve().parents[1] / "priors" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "priors" / "baseline.toml"
 
 
 @pytest.fixture(scope="module")

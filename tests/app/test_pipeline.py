@@ -20,7 +20,7 @@ from simcore.run import engine
 from simcore.run.summaries import BINS_PER_OCTAVE, LOG2_LOW, QUANTILES, LogHistogram
 from simcore.stored import store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 
 
@@ -198,7 +198,7 @@ def test_events_tables(cli_run):
         assert value.startswith("not by 2046") or 2026 <= float(value) <= 2046.9, value
     # censored quantiles are words, never the horizon year
     p_not = summary.p_not_by_horizon.astype(float)
-    for (_, row), p in zip(summary.iterrows(), p_not):
+    for (_, row), p in zip(summary.iterrows(), p_not, strict=False):
         assert row.p90.startswith("not by") == (p > 0.1 + 1e-12) or p == pytest.approx(0.1,
                                                                                         abs=1e-3)
 

@@ -18,7 +18,7 @@ from simcore.app.verify import compare_arrays
 from simcore.run import engine
 from simcore.stored import store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 E = pf.entry
 
 
@@ -135,8 +135,8 @@ def test_changed_seed_in_manifest_differs_everywhere(run_copy):
 def test_edited_prior_copy_is_refused(run_copy):
     with (run_copy / "priors" / "base.toml").open("a") as handle:
         handle.write("# edited after the run\n")
-    quiet_one_line_error(invoke("verify", run_copy), 2, "priors/base.toml: SHA-256 differs from the "
-                                                 "manifest")
+    quiet_one_line_error(invoke("verify", run_copy), 2,
+                         "priors/base.toml: SHA-256 differs from the manifest")
 
 
 def test_missing_prior_copy_is_refused(run_copy):

@@ -23,7 +23,7 @@ from sharedruns import shared_point_run
 
 from simcore.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 # Generous for a loaded 2-core machine; the lost interrupts took tens of seconds (the
 # whole study), and measured latencies are in benchmarks/README.md.

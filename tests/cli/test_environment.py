@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from simcore.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 
 

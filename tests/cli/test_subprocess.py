@@ -9,11 +9,10 @@ from pathlib import Path
 import priorfiles as pf
 import pytest
 from clichecks import simcore, start_simcore
+from runchecks import BASELINE, EXTREME_VALID, assert_clean_run_dir, valid_text
 
 ROOT = Path(__file__).resolve().parents[2]
-E = pf.entry
 
-from runchecks import BASELINE, EXTREME_VALID, assert_clean_run_dir, valid_text
 
 # ---------------------------------------------------------------------------------------------
 # 6. Subprocess: the real command line, and real signals mid-sampling

@@ -17,7 +17,7 @@ from sharedruns import shared_folder
 from simcore.faces.compare import compare_runs
 from simcore.stored.rundir import read_run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 CHANGED = "alg_halving_years"
 NEW_MEDIAN = 1.2     # baseline 0.8: algorithms halve compute more slowly, so films take longer

@@ -24,7 +24,7 @@ from simcore.model import FILM_TIME_THRESHOLDS_DAYS, MODEL_DRIVERS, OUTPUTS, PRO
 from simcore.run import engine
 from simcore.stored import store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 SCENARIO = ROOT / "priors" / "scenarios" / "distillation_plateau.toml"
 DRAWS = 4000
@@ -105,7 +105,7 @@ def test_bands_are_nested_around_the_median(run):
         edges = [band_edges(by_gid(fig, f"band:film_days:{profile}:{lo:g}-{hi:g}"), n)
                  for lo, hi, _ in plots.BANDS]     # 90, 80, 50 %
         median = by_gid(fig, f"median:film_days:{profile}").get_ydata()
-        for (_, lo_out, hi_out), (_, lo_in, hi_in) in zip(edges, edges[1:]):
+        for (_, lo_out, hi_out), (_, lo_in, hi_in) in zip(edges, edges[1:], strict=False):
             assert np.all(lo_out <= lo_in) and np.all(hi_in <= hi_out)
         assert np.all(edges[-1][1] <= median) and np.all(median <= edges[-1][2])
 
@@ -219,7 +219,7 @@ def test_event_curves_equal_events_csv_at_year_ends(run, run_dir, seed_forecast)
             assert x[0] == times[0] and x[-1] == times[-1]      # as_of to the horizon
             assert np.all(np.diff(x) > 0) and np.all(np.diff(y) >= 0)
             table = events[(events.event == event) & (events.profile == profile)]
-            for year, p in zip(table.year, table.p_by):
+            for year, p in zip(table.year, table.p_by, strict=False):
                 k = np.flatnonzero(np.isclose(x, year + 1.0, rtol=0, atol=1e-9))
                 assert k.size == 1, year
                 assert y[k[0]] == pytest.approx(p, abs=1e-12), (event, profile, year)
@@ -278,8 +278,8 @@ def test_seed_points_are_drawn_at_their_values(run, seed_forecast):
     history = by_gid(fig, "seed:history")
     assert ranked.axes is fig.axes[PROFILES.index(seed_forecast.profile)]
     expected = {p.date: p.days for p in seed_forecast.points}
-    drawn = dict(zip(ranked.get_xdata(), ranked.get_ydata()))
-    drawn_history = dict(zip(history.get_xdata(), history.get_ydata()))
+    drawn = dict(zip(ranked.get_xdata(), ranked.get_ydata(), strict=False))
+    drawn_history = dict(zip(history.get_xdata(), history.get_ydata(), strict=False))
     assert drawn | drawn_history == pytest.approx(expected)
     assert all(x < as_of for x in drawn_history) and all(x >= as_of for x in drawn)
     assert set(drawn_history) == {2023.5, 2024.5, 2026.5}

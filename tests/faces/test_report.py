@@ -24,7 +24,7 @@ from sharedruns import shared_folder
 from simcore.faces.formatting import likelihood, likelihood_label
 from simcore.faces.plots import CHARTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 DRAWS = 4000
 

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import priorfiles as pf
 import pytest
+from clichecks import assert_rejected, invoke
+from runchecks import REQUIRED, valid_text
 
 from simcore.base.errors import PriorError
 from simcore.inputs.priors import load_priors
 
 ROOT = Path(__file__).resolve().parents[2]
-E = pf.entry
 
-from clichecks import assert_rejected, invoke
-from runchecks import REQUIRED, valid_text
+
+E = pf.entry
 
 # ---------------------------------------------------------------------------------------------
 # 1. Bad input: every case of the issue (and more), one line each, exit 2, nothing written

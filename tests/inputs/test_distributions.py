@@ -144,7 +144,7 @@ def test_beta_table_is_finite_and_monotone_even_where_scipy_gives_up(a, b):
     table = dist._table
     assert np.isfinite(table).all()
     assert np.all(np.diff(table) >= 0)
-    assert 0.001 <= table[0] and table[-1] <= 0.002
+    assert table[0] >= 0.001 and table[-1] <= 0.002
 
 
 def test_beta_tail_fallback_agrees_with_the_exact_ppf_where_both_exist():

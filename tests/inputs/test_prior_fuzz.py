@@ -5,24 +5,22 @@ a one-line rejection (exit 2)."""
 import itertools
 from pathlib import Path
 
-import priorfiles as pf
+from clichecks import assert_rejected, invoke, partial_dirs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from simcore.base.errors import PriorError
-from simcore.inputs.priors import load_priors
-from simcore.run import engine
-
-ROOT = Path(__file__).resolve().parents[2]
-E = pf.entry
-
-from clichecks import assert_rejected, invoke, partial_dirs
 from runchecks import (
     REQUIRED,
     assert_clean_result,
     assert_clean_run_dir,
 )
 from strategies import broken_prior_files, valid_prior_files
+
+from simcore.base.errors import PriorError
+from simcore.inputs.priors import load_priors
+from simcore.run import engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
 
 # ---------------------------------------------------------------------------------------------
 # 3. Fuzzing: generated prior files, valid (extreme values) and broken

@@ -9,7 +9,7 @@ from simcore.base.errors import PriorError
 from simcore.inputs.priors import decimal_year, load_priors
 from simcore.model import DRIVER_DEFAULTS, MODEL_DRIVERS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = set(MODEL_DRIVERS)
 
 
@@ -29,8 +29,10 @@ def test_scenario_overrides_only_what_it_names(tmp_path):
     (tmp_path / "scen.toml").write_text(
         '[meta]\nextends = "base.toml"\ntitle = "s"\n\n'
         '[drivers.alg_halving_years]\nmedian = 1.0\n\n'
-        '[drivers.free_allowance_today]\nfamily = "lognormal"\nmedian = 10.0\nlow = 5.0\nhigh = 20.0\n'
-        '[[drivers.free_allowance_today.sources]]\ntitle = "t"\nurl = "https://x.org"\ndate = "2026"\n')
+        '[drivers.free_allowance_today]\nfamily = "lognormal"\n'
+        'median = 10.0\nlow = 5.0\nhigh = 20.0\n'
+        '[[drivers.free_allowance_today.sources]]\n'
+        'title = "t"\nurl = "https://x.org"\ndate = "2026"\n')
     priors = load_priors(tmp_path / "scen.toml", required=REQUIRED)
     alg = priors.drivers["alg_halving_years"].dist
     assert (alg.median, alg.low, alg.high) == (1.0, 0.4, 1.6)
@@ -121,7 +123,8 @@ def test_bad_input_names_file_entry_and_field(tmp_path, case):
 
 def test_scenario_cannot_add_unknown_driver(tmp_path):
     pf.write(tmp_path / "base.toml", pf.point_drivers())
-    (tmp_path / "s.toml").write_text('[meta]\nextends = "base.toml"\n[drivers.new_thing]\nvalue = 1\n')
+    (tmp_path / "s.toml").write_text(
+        '[meta]\nextends = "base.toml"\n[drivers.new_thing]\nvalue = 1\n')
     with pytest.raises(PriorError, match=r"s\.toml: drivers\.new_thing: unknown driver"):
         load_priors(tmp_path / "s.toml", required=REQUIRED)
 
@@ -129,7 +132,8 @@ def test_scenario_cannot_add_unknown_driver(tmp_path):
 def test_extends_cycle_is_reported(tmp_path):
     (tmp_path / "a.toml").write_text('[meta]\nextends = "b.toml"\n')
     (tmp_path / "b.toml").write_text('[meta]\nextends = "a.toml"\n')
-    with pytest.raises(PriorError, match=r"meta\.extends: cycle of extends: a\.toml -> b\.toml -> a\.toml"):
+    with pytest.raises(PriorError, match=r"meta\.extends: cycle of extends: "
+                                         r"a\.toml -> b\.toml -> a\.toml"):
         load_priors(tmp_path / "a.toml")
 
 

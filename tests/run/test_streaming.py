@@ -1,4 +1,5 @@
-"""Runs streamed to run.nc (bounded memory) and runs that stop at a Monte Carlo error (--until-mcse)."""
+"""Runs streamed to run.nc (bounded memory) and runs that stop at a Monte Carlo error
+(--until-mcse)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from clichecks import simcore
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_run import BASELINE, simcore
+from runchecks import BASELINE
 
 from simcore.analysis import tables
 from simcore.analysis.headline import INDICATOR_YEAR
@@ -68,7 +70,8 @@ def test_a_streamed_run_keeps_only_its_head_in_memory(baseline, tmp_path):
 
 @settings(max_examples=60, deadline=None)
 @given(st.floats(-300.0, 300.0), st.floats(-40.0, 2.0), st.sampled_from(["normal", "lognormal"]),
-       st.sampled_from([-1.0, 0.0, 1.0]), st.lists(st.floats(2.0**-53, 1.0 - 2.0**-53), max_size=50))
+       st.sampled_from([-1.0, 0.0, 1.0]),
+       st.lists(st.floats(2.0**-53, 1.0 - 2.0**-53), max_size=50))
 def test_float32_is_chosen_only_where_every_draw_survives_it(exponent, log10_scale, family, sign,
                                                               us):
     scale = 10.0 ** log10_scale

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from sharedruns import shared_folder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 # All the draws go into the given-data sensitivity (it uses up to 20,000): partial rank
 # correlations of the baseline's 43 uncertain drivers from 5,000 worlds.

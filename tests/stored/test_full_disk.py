@@ -22,7 +22,7 @@ from sharedruns import shared_point_run
 
 from simcore.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 
 

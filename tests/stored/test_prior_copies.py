@@ -6,14 +6,13 @@ import re
 from pathlib import Path
 
 import priorfiles as pf
+from clichecks import invoke
+from runchecks import REQUIRED, run_ok
 
 from simcore.inputs.priors import load_priors
 
 ROOT = Path(__file__).resolve().parents[2]
-E = pf.entry
 
-from clichecks import invoke
-from runchecks import REQUIRED, run_ok
 
 # ---------------------------------------------------------------------------------------------
 # 5. Prior copies in the run keep their layout; nothing from input files is executed

@@ -88,9 +88,9 @@ def test_concurrent_runs_to_one_out_end_with_one_run_and_one_line_refusals(tmp_p
     processes = [start_simcore("run", point_prior, "--draws", 20_000, "--seed", seed,
                                "--no-charts", "--out", out, "-q") for seed in seeds]
     results = [finish(p) for p in processes]
-    winners = [seed for seed, done in zip(seeds, results) if done.returncode == 0]
+    winners = [seed for seed, done in zip(seeds, results, strict=False) if done.returncode == 0]
     assert len(winners) == 1, [(d.returncode, d.stderr) for d in results]
-    for seed, done in zip(seeds, results):
+    for seed, done in zip(seeds, results, strict=False):
         if seed in winners:
             assert done.stdout.strip() == str(out) and done.stderr == ""
         else:
@@ -147,11 +147,11 @@ def fake_run(folder: Path) -> Path:
 
 def test_what_appears_at_out_meanwhile_is_never_replaced(tmp_path, renames):
     out = tmp_path / "r"
-    with pytest.raises(RunDirError, match="appeared while"):
-        with store.staged_directory(out) as staging:
-            (staging / "new.txt").write_text("new")
-            out.mkdir()
-            (out / "precious.txt").write_text("thesis")
+    with pytest.raises(RunDirError, match="appeared while"), \
+            store.staged_directory(out) as staging:
+        (staging / "new.txt").write_text("new")
+        out.mkdir()
+        (out / "precious.txt").write_text("thesis")
     assert [p.name for p in out.iterdir()] == ["precious.txt"]
     assert hidden_entries(tmp_path) == []
 
@@ -162,16 +162,16 @@ def test_force_puts_back_what_is_no_longer_a_run(tmp_path, renames, swapped_in):
     elsewhere = tmp_path / "home"
     elsewhere.mkdir()
     (elsewhere / "thesis.tex").write_text("years of work")
-    with pytest.raises(RunDirError, match="left as it is"):
-        with store.staged_directory(out, force=True) as staging:
-            (staging / "new.txt").write_text("new")
-            shutil.rmtree(out)
-            if swapped_in == "folder":
-                shutil.copytree(elsewhere, out)
-            elif swapped_in == "link":
-                out.symlink_to(elsewhere)
-            else:
-                out.write_text("a file")
+    with pytest.raises(RunDirError, match="left as it is"), \
+            store.staged_directory(out, force=True) as staging:
+        (staging / "new.txt").write_text("new")
+        shutil.rmtree(out)
+        if swapped_in == "folder":
+            shutil.copytree(elsewhere, out)
+        elif swapped_in == "link":
+            out.symlink_to(elsewhere)
+        else:
+            out.write_text("a file")
     if swapped_in == "folder":
         assert (out / "thesis.tex").read_text() == "years of work" and not out.is_symlink()
     elif swapped_in == "link":

@@ -13,8 +13,13 @@ from types import SimpleNamespace
 import priorfiles as pf
 import pytest
 import xarray as xr
+from clichecks import assert_rejected, invoke, partial_dirs
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from runchecks import (
+    REQUIRED,
+    run_ok,
+)
 
 from simcore.app import pipeline
 from simcore.faces import plots
@@ -24,13 +29,9 @@ from simcore.run import engine, runfile
 from simcore.stored import store
 
 ROOT = Path(__file__).resolve().parents[2]
-E = pf.entry
 
-from clichecks import assert_rejected, invoke, partial_dirs
-from runchecks import (
-    REQUIRED,
-    run_ok,
-)
+
+E = pf.entry
 
 # ---------------------------------------------------------------------------------------------
 # 4. Runs are never lost or overwritten; I/O errors are one line and exit 1
