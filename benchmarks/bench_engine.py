@@ -13,8 +13,8 @@ import argparse
 import statistics
 from pathlib import Path
 
-from simcore.engine import run_forecast
-from simcore.priors import load_priors
+from simcore.inputs.priors import load_priors
+from simcore.run.engine import run_forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 

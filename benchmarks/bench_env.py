@@ -67,7 +67,8 @@ def main() -> None:
                       f"[{min(cpus):.2f}-{max(cpus):.2f}]", flush=True)
             row["wall_ratio_b_a"] = row["b"]["wall_median_s"] / row["a"]["wall_median_s"]
             row["cpu_ratio_b_a"] = row["b"]["cpu_median_s"] / row["a"]["cpu_median_s"]
-            faster = sum(wb < wa for (wa, _), (wb, _) in zip(samples["a"], samples["b"]))
+            pairs = zip(samples["a"], samples["b"], strict=False)
+            faster = sum(wb < wa for (wa, _), (wb, _) in pairs)
             print(f"{draws:>11,} draws: B/A wall {row['wall_ratio_b_a']:.3f}, CPU "
                   f"{row['cpu_ratio_b_a']:.3f}; B faster in {faster} of {args.repeats} pairs",
                   flush=True)

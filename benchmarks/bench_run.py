@@ -110,7 +110,7 @@ def main() -> None:
                   f"{row['draws_per_s'] / naive['draws_per_s']:.1f}x the naive reference's "
                   f"draws per second (at {naive['draws']:,}), and it writes every output")
     simcore_rows = [r for r in rows if r["what"] == "simcore run"]
-    for small, large in zip(simcore_rows, simcore_rows[1:]):
+    for small, large in zip(simcore_rows, simcore_rows[1:], strict=False):
         print(f"time ratio {large['draws']:,}/{small['draws']:,} draws: "
               f"{large['wall_median_s'] / small['wall_median_s']:.2f}")
     record = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from simcore import model
-from simcore.engine import time_grid
-from simcore.priors import load_priors
-from simcore.sampling import Copula, noise, sample_drivers
-from simcore.summaries import QUANTILES
+from simcore.inputs.priors import load_priors
+from simcore.inputs.sampling import Copula, noise, sample_drivers
+from simcore.run.engine import time_grid
+from simcore.run.summaries import QUANTILES
 
 ROOT = Path(__file__).resolve().parents[1]
 
