@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import contextlib
 import logging
 import math
 import sys
@@ -133,7 +132,7 @@ def _never_fail_on_output() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             # A closed or detached stream has nothing to write to.
-            with contextlib.suppress(ValueError, OSError):
+            with suppress(ValueError, OSError):
                 reconfigure(errors="simcore-terminal")
 
 
@@ -421,13 +420,14 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def plot(run_dir, outputs, fmt, to_dir, dpi, no_seed, list_only, quiet):
     """Redraw charts from the run stored in RUN_DIR (reads run.nc, never recomputes)."""
-    from .faces import plots
     if list_only:
+        from .faces import plots
         for name, chart in plots.CHARTS.items():
             click.echo(f"{name:28} {chart.question:8} {chart.description}")
         return
     with _user_command("these charts", published("no chart was written", "the charts were")):
         from .base.errors import SimcoreError
+        from .faces import plots
         if run_dir is None:
             raise SimcoreError("missing RUN_DIR: the run directory to draw from")
         written = plots.plot_run(run_dir, outputs or None, fmt, to_dir, dpi=dpi,

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import priorfiles
 import pytest
 from hypothesis import settings
 
@@ -32,3 +33,11 @@ def evaluate(request):
 
     run.backend = request.param
     return run
+
+
+@pytest.fixture()
+def point_prior(tmp_path) -> Path:
+    """A prior file of point values but one uncertain driver (tests of runs never lost, prior
+    copies)."""
+    return priorfiles.write(tmp_path / "point.toml", priorfiles.point_drivers(
+        alg_halving_years=priorfiles.entry("lognormal", median=0.8, low=0.4, high=1.6)))

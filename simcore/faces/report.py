@@ -694,7 +694,7 @@ def _environment():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("simcore", "templates"),
+        loader=jinja2.PackageLoader("simcore.faces", "templates"),
         autoescape=True,      # every value, in every context: prior texts are user input
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.tests.update({"num": lambda v: isinstance(v, Num), "term": lambda v: isinstance(v, Term),

@@ -169,7 +169,7 @@ def test_the_cli_run_is_the_same_run_as_the_library_writes(cli_run, baseline, tm
 def test_the_manifest_times_each_writing_step(cli_run):
     out, _ = cli_run
     timings = json.loads((out / "manifest.json").read_text())["timings_seconds"]
-    laps = [timings[name] for name in store._WRITING_LAPS]
+    laps = [timings[name] for name in pipeline._WRITING_LAPS]
     assert all(lap >= 0 for lap in laps)
     assert sum(laps) <= timings["writing"] + 1e-3 * len(laps)      # rounded to 0.1 ms each
 
@@ -247,7 +247,7 @@ def test_failure_while_writing_leaves_no_directory(tmp_path, baseline, monkeypat
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "trajectory_groups", interrupted)
+    monkeypatch.setattr(pipeline, "trajectory_groups", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.write_run(result, tmp_path / "run", with_charts=False)
     assert list(tmp_path.iterdir()) == []

@@ -433,7 +433,7 @@ def test_png_is_what_savefig_draws(run, tmp_path):
 
 
 def test_importing_plotting_leaves_matplotlib_unloaded():
-    code = "import sys, simcore.plotting; assert 'matplotlib' not in sys.modules"
+    code = "import sys, simcore.faces.plots; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 

@@ -37,12 +37,6 @@ E = pf.entry
 # 4. Runs are never lost or overwritten; I/O errors are one line and exit 1
 
 
-@pytest.fixture()
-def point_prior(tmp_path) -> Path:
-    return pf.write(tmp_path / "point.toml", pf.point_drivers(
-        alg_halving_years=E("lognormal", median=0.8, low=0.4, high=1.6)))
-
-
 def test_existing_run_refused_and_force_replaces_it(tmp_path, point_prior):
     out = tmp_path / "runs" / "r"
     run_ok(point_prior, out, "--seed", 1)
@@ -226,7 +220,7 @@ def test_interrupt_after_the_run_was_written_says_so(tmp_path, point_prior, monk
     def interrupt(result):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(simcore.answer, "summary_text", interrupt)
+    monkeypatch.setattr(simcore.faces.answer, "summary_text", interrupt)
     out = tmp_path / "runs" / "r"
     result = invoke("run", point_prior, "--draws", 50, "--out", out, "--no-charts")
     assert result.exit_code == 130
