@@ -57,12 +57,6 @@ _ENTRY = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_h
           "sys.argv[0] = 'simcore'; from simcore.cli import entry; entry()")
 
 
-def simcore(*args, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
-    """``python -m simcore ARGS`` run to the end in a child process (text output)."""
-    return subprocess.run([sys.executable, "-m", "simcore", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, **kwargs)
-
-
 def start_simcore(*args, cwd: Path = ROOT, env: dict | None = None,
                   memory_limit: int | None = None) -> subprocess.Popen:
     """``simcore ARGS`` as the console script runs it, in a child process (text output), its

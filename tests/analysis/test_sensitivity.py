@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import priorfiles as pf
 import pytest
-from clichecks import simcore
+from clichecks import run_simcore
 
 from simcore.analysis.sensitivity import given, tornado, variance
 from simcore.analysis.sensitivity import targets as tg
@@ -398,7 +398,7 @@ def test_run_directory_has_sensitivity(tmp_path, one_and_inert):
     path = pf.write(tmp_path / "inert.toml", pf.point_drivers(
         free_withdrawal_hazard=0.0, free_allowance_today=ALLOWANCE, **INERT))
     out = tmp_path / "run"
-    done = simcore("run", path, "--draws", 3000, "--out", out, "--no-charts", "-q")
+    done = run_simcore("run", path, "--draws", 3000, "--out", out, "--no-charts", "-q")
     assert done.returncode == 0, done.stderr
     table = given.load(out)
     assert table["draws"].eq(3000).all() and not table["index"].isna().any()
@@ -422,7 +422,7 @@ def test_sensitivity_command(tmp_path, one_and_inert):
     path = pf.write(tmp_path / "inert.toml", pf.point_drivers(
         free_withdrawal_hazard=0.0, free_allowance_today=ALLOWANCE, **INERT))
     out = tmp_path / "study"
-    done = simcore("sensitivity", path, "-N", 64, "--out", out, "--output", "film_days",
+    done = run_simcore("sensitivity", path, "-N", 64, "--out", out, "--output", "film_days",
                    "--output", "novel_to_movie_possible")
     assert done.returncode == 0, done.stderr
     assert "free_allowance_today" in done.stdout and "top five" in done.stdout
@@ -434,8 +434,8 @@ def test_sensitivity_command(tmp_path, one_and_inert):
                  "tornado_film_days.png", "tornado_novel_to_movie_possible.png"):
         assert (out / name).is_file(), name
     assert (out / "priors").is_dir()
-    refused = simcore("sensitivity", path, "-N", 100, "--out", tmp_path / "other")
+    refused = run_simcore("sensitivity", path, "-N", 100, "--out", tmp_path / "other")
     assert refused.returncode == 2 and "power of 2" in refused.stderr
     assert not (tmp_path / "other").exists()
-    again = simcore("sensitivity", path, "-N", 64, "--out", out)
+    again = run_simcore("sensitivity", path, "-N", 64, "--out", out)
     assert again.returncode == 2 and "already exists" in again.stderr

@@ -9,7 +9,7 @@ import pandas as pd
 import priorfiles as pf
 import pytest
 import xarray as xr
-from clichecks import simcore
+from clichecks import run_simcore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,7 +117,7 @@ def test_histogram_quantiles_sit_in_the_bin_of_the_cumulative_counts(seed, n_val
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "baseline-run"
-    done = simcore("run", BASELINE, "--draws", 20_000, "--seed", 7, "--out", out)
+    done = run_simcore("run", BASELINE, "--draws", 20_000, "--seed", 7, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, done
 
@@ -219,7 +219,7 @@ def test_baseline_at_as_of_agrees_with_observations(cli_run):
 def test_existing_run_directory_is_refused(cli_run):
     out, _ = cli_run
     before = (out / "manifest.json").read_text()
-    done = simcore("run", BASELINE, "--draws", 100, "--out", out)
+    done = run_simcore("run", BASELINE, "--draws", 100, "--out", out)
     assert done.returncode == 2
     assert "already exists" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert (out / "manifest.json").read_text() == before
@@ -233,7 +233,7 @@ def test_bad_prior_exits_2_with_one_line_and_writes_nothing(tmp_path, text, word
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     out = tmp_path / "never"
-    done = simcore("run", bad, "--draws", 100, "--out", out)
+    done = run_simcore("run", bad, "--draws", 100, "--out", out)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and str(bad) in lines[0] and words in lines[0]
@@ -254,12 +254,12 @@ def test_failure_while_writing_leaves_no_directory(tmp_path, baseline, monkeypat
 
 
 def test_unsafe_run_names_are_refused(tmp_path):
-    done = simcore("run", BASELINE, "--draws", 10, "--out", tmp_path / "a b;rm")
+    done = run_simcore("run", BASELINE, "--draws", 10, "--out", tmp_path / "a b;rm")
     assert done.returncode == 2 and "run name" in done.stderr
 
 
 def test_help_is_fast_and_lists_run():
-    done = simcore("--help")
+    done = run_simcore("--help")
     assert done.returncode == 0 and "run" in done.stdout
     assert math.isfinite(len(done.stdout))
 

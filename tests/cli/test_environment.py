@@ -118,7 +118,7 @@ def test_any_one_read_only_folder_of_compiled_code_is_noticed(tmp_path, mounts, 
     read_only(install / "simcore" / folder, mounts)
     read_only(home, mounts)
     modules = folders_with_cached_code()[folder]
-    code = ("import importlib, simcore.numbacache as cache; "
+    code = ("import importlib, simcore.base.numbacache as cache; "
             f"[importlib.import_module(m) for m in {modules!r}]; print(cache.NOTE)")
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "MPLCONFIGDIR")}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import priorfiles as pf
 import pytest
-from clichecks import simcore, start_simcore
+from clichecks import run_simcore, start_simcore
 from runchecks import BASELINE, EXTREME_VALID, assert_clean_run_dir, valid_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,14 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_subprocess_domain_error_and_extreme_valid_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(valid_text(alg_halving_years=0.0))
-    done = simcore("run", bad, "--draws", 50, "--out", tmp_path / "never")
+    done = run_simcore("run", bad, "--draws", 50, "--out", tmp_path / "never")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
         f"error: {bad}: drivers.alg_halving_years: must be > 0 for every draw (the model divides "
         "by it), but the fixed value 0 is not"]
     good = pf.write(tmp_path / "good.toml",
                     pf.point_drivers(**EXTREME_VALID["doubling_times_of_days"]))
-    done = simcore("run", good, "--draws", 200, "--out", tmp_path / "ok")   # charts included
+    done = run_simcore("run", good, "--draws", 200, "--out", tmp_path / "ok")   # charts included
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and "nan" not in done.stdout.lower()
     assert_clean_run_dir(tmp_path / "ok")

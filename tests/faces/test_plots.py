@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from clichecks import simcore
+from clichecks import run_simcore
 from matplotlib.figure import Figure
 
 from simcore.app import pipeline
@@ -445,11 +445,11 @@ def test_no_charts_still_writes_the_seed_comparison(tmp_path, baseline):
 
 
 def test_plot_command_redraws_every_chart(run_dir, tmp_path):
-    done = simcore("plot", run_dir, "--to", tmp_path / "all")
+    done = run_simcore("plot", run_dir, "--to", tmp_path / "all")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(
         f"{n}.png" for n in plots.CHARTS)
-    done = simcore("plot", run_dir, "--output", "film_days", "--output", "film_events",
+    done = run_simcore("plot", run_dir, "--output", "film_days", "--output", "film_events",
                    "--format", "svg", "--to", tmp_path / "svg")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == ["film_days.svg",
@@ -473,7 +473,7 @@ def test_plot_command_errors_are_one_line_exit_2(run_dir, tmp_path, case):
         extra = ["--output", "film_dayz"]
     else:
         extra = ["--format", "jpeg"]
-    done = simcore("plot", target, *extra, "--to", tmp_path / "charts")
+    done = run_simcore("plot", target, *extra, "--to", tmp_path / "charts")
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr

@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from clichecks import simcore
+from clichecks import run_simcore
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from runchecks import BASELINE
@@ -147,7 +147,7 @@ def test_headline_scales(baseline):
 @pytest.mark.slow
 def test_cli_until_mcse_reports_the_draws_reached(tmp_path):
     out = tmp_path / "adaptive"
-    done = simcore("run", "--until-mcse", "0.05", "--draws", "60000", "--out", out,
+    done = run_simcore("run", "--until-mcse", "0.05", "--draws", "60000", "--out", out,
                    "--no-charts")
     assert done.returncode == 0, done.stderr
     manifest = json.loads((out / "manifest.json").read_text())
