@@ -198,14 +198,17 @@ def test_writers_racing_for_one_out_publish_exactly_one(tmp_path, renames):
     outcomes: dict[int, str] = {}
 
     def write(k: int) -> None:
+        staged = False
         try:
             with store.staged_directory(out) as staging:
                 (staging / "writer.txt").write_text(str(k))
                 ready.wait()          # everyone publishes at once
+                staged = True
             outcomes[k] = "published"
         except (RunDirError, OSError, threading.BrokenBarrierError) as exc:
             outcomes[k] = f"{type(exc).__name__}: {exc}"
-            ready.abort()
+            if not staged:            # failed before the race: nobody waits for it (once
+                ready.abort()         # past the barrier, aborting it breaks a late waker)
 
     threads = [threading.Thread(target=write, args=(k,)) for k in range(writers)]
     for thread in threads:
@@ -214,7 +217,8 @@ def test_writers_racing_for_one_out_publish_exactly_one(tmp_path, renames):
         thread.join()
     published = [k for k, outcome in outcomes.items() if outcome == "published"]
     assert len(published) == 1, outcomes
-    assert all("appeared while" in o for k, o in outcomes.items() if k not in published)
+    assert all("appeared while" in o for k, o in outcomes.items() if k not in published), \
+        outcomes
     assert (out / "writer.txt").read_text() == str(published[0])
     assert hidden_entries(tmp_path) == []
 
