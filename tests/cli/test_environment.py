@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -81,10 +80,14 @@ def test_no_numba_cache_location_compiles_for_the_run_with_a_one_line_note(tmp_p
     home.mkdir()
     read_only(install, mounts)
     read_only(home, mounts)
-    private = set(Path(tempfile.gettempdir()).glob("simcore-numba-*"))
+    # A temporary folder of its own: other processes on the machine make and remove their
+    # private caches in the shared one meanwhile.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "MPLCONFIGDIR")}
-    env.update(HOME=str(home), PYTHONPATH=str(install), PYTHONDONTWRITEBYTECODE="1")
+    env.update(HOME=str(home), PYTHONPATH=str(install), PYTHONDONTWRITEBYTECODE="1",
+               TMPDIR=str(temporary))
     done = subprocess.run([sys.executable, "-m", "simcore", "run", BASELINE, "--draws", "300",
                            "--no-charts", "--out", tmp_path / "r", "-q"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -93,7 +96,7 @@ def test_no_numba_cache_location_compiles_for_the_run_with_a_one_line_note(tmp_p
     assert len(lines) == 1 and lines[0].startswith("note: numba cannot keep compiled code"), lines
     assert "NUMBA_CACHE_DIR" in lines[0]
     assert (tmp_path / "r" / "manifest.json").is_file()
-    assert set(Path(tempfile.gettempdir()).glob("simcore-numba-*")) == private   # removed
+    assert list(temporary.iterdir()) == []          # the private cache removed at exit
 
 
 def folders_with_cached_code() -> dict[str, list[str]]:
