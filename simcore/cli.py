@@ -403,6 +403,34 @@ def fit(measure, until, observations, seed, chart):
 
 
 @main.command()
+@click.option("--origin", "origins", multiple=True, required=True, metavar="YYYY-MM",
+              help="A back-test origin (repeatable); its priors are priors/backtest/ORIGIN.toml.")
+@click.option("--observations", type=click.Path(path_type=Path), default=DEFAULT_OBSERVATIONS,
+              show_default=True, help="Observation file or folder to score against.")
+@click.option("--draws", "-n", type=click.IntRange(min=1, max=MAX_DRAWS), default=20_000,
+              show_default=True, help="Simulated worlds per origin.")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=20261125,
+              show_default=True)
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("runs/backtest"),
+              show_default=True, help="Back-test folder.")
+@click.option("--priors-dir", type=click.Path(path_type=Path), default=Path("priors/backtest"),
+              show_default=True, help="Folder of the origins' prior files (ORIGIN.toml).")
+@click.option("--force", is_flag=True, help="Replace an existing back-test folder.")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+def backtest(origins, observations, draws, seed, out, priors_dir, force, no_charts):
+    """Forecast from past origins with what was known then and score every later
+    observation: PIT, 50/80/90% coverage, CRPS, Brier, bias per output."""
+    with _user_command(f"{draws:,} draws per origin; use fewer --draws",
+                       published("no back-test folder was written", "the back-test was")):
+        from .app.backtest import run_backtest
+        _, summary = run_backtest(list(dict.fromkeys(origins)), observations, draws, seed, out,
+                                  force, with_charts=not no_charts, priors_dir=priors_dir)
+    click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}",
+                                 line_width=200))
+    click.echo(f"\nback-test written to {out}")
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def verify(run_dir):
     """Recompute a run from its manifest and stored prior files; report whether the result is
