@@ -15,6 +15,7 @@ import click
 from .base.limits import MAX_DRAWS, MAX_RESAMPLES, MAX_SEED, MAX_STUDY_N
 
 DEFAULT_PRIORS = Path("priors/baseline.toml")
+DEFAULT_OBSERVATIONS = Path("data/observations.csv")
 DEFAULT_DRAWS = 200_000
 DEFAULT_MAX_DRAWS = 10_000_000   # the cap of --until-mcse unless --draws says otherwise
 
@@ -266,16 +267,29 @@ def _finite(ctx, param, value):
 @click.option("--force", is_flag=True, help="Replace an existing run directory.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the run directory.")
-def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet):
+@click.option("--observations", type=click.Path(path_type=Path), default=None,
+              help=f"Observations to rank the run against (a CSV file or a folder of them) "
+                   f"[default: {DEFAULT_OBSERVATIONS} when it exists].")
+@click.option("--no-observations", is_flag=True, help="Rank no observations.")
+@click.option("--condition", type=click.Path(path_type=Path), default=None, metavar="OBS",
+              help="Weight every world by the likelihood of these observations (PSIS).")
+@click.option("--resample", is_flag=True,
+              help="With --condition: go on when Pareto k-hat is above its limit (said "
+                   "on stderr and recorded in the manifest) instead of refusing.")
+def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
+        observations, no_observations, condition, resample):
     """Sample the priors, simulate, and write a run directory."""
     if draws is None:
         draws = DEFAULT_DRAWS if until_mcse is None else DEFAULT_MAX_DRAWS
+    data_options = (observations, no_observations, condition, resample)
     with _user_command(f"{draws:,} draws; use fewer --draws",
                        published("no run directory was written", "the run was")):
-        _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet)
+        _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
+             data_options)
 
 
-def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet):
+def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
+         data_options):
     import time
 
     from .app.drawing import start_drawing
@@ -285,16 +299,17 @@ def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_char
     drawing = start_drawing(with_charts=not no_charts)
     try:
         _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                            no_charts, quiet, drawing, time.perf_counter())
+                            no_charts, quiet, drawing, time.perf_counter(), data_options)
     finally:
         drawing.cancel()
 
 
 def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                        no_charts, quiet, drawing, started):
+                        no_charts, quiet, drawing, started, data_options):
     import time
 
     from .app import pipeline
+    from .app.run_data import prepare
     from .base.interrupts import raise_pending
     from .faces.answer import summary_text
     from .inputs.priors import load_priors
@@ -306,6 +321,11 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     out = out or store.default_run_dir(priors, seed)
     store.check_run_dir(out, force)
     chunk_size = chunk_size or engine.DEFAULT_CHUNK_SIZE
+    data = prepare(prior_set, draws, seed, chunk_size, *data_options, until_mcse,
+                   default_observations=DEFAULT_OBSERVATIONS)
+    if not quiet:
+        for line in data.warnings:
+            click.echo(f"warning: {line}", err=True)
     stored_paths = engine.DEFAULT_PATHS if paths is None else paths
     # More paths are kept in memory than run.nc stores: the given-data sensitivity (Q8) reads
     # the trajectories of its subsample of worlds from them instead of recomputing them.
@@ -325,7 +345,8 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
                 advance(k)
             return engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
                                        on_chunk=on_chunk, sink=run_dir.sink, until=until,
-                                       first_check=until.first_check if until else None)
+                                       first_check=until.first_check if until else None,
+                                       observe=data.points, source_draws=data.source_draws)
         if show_progress:
             from rich.progress import Progress
             with Progress(transient=True) as progress:
@@ -337,6 +358,7 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
         result.timings["process_to_engine_end"] = time.perf_counter() - started
         if until is not None:
             result.stopping = until.summary(result)
+        data.attach(result, run_dir.staging)
         pipeline.finish_run(run_dir, result, with_charts=not no_charts, drawing=drawing)
     written = out
     raise_pending()
@@ -355,7 +377,57 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     click.echo(f"simcore: {result.draws:,} worlds from {priors} (seed {seed}), as of "
                f"{prior_set.meta.as_of}, horizon {prior_set.meta.horizon_years:g} years\n")
     click.echo(summary_text(result))
+    for line in data.report_lines(result, written):
+        click.echo(line)
     click.echo(f"\nrun written to {written}  ({time.perf_counter() - started:.1f} s)")
+
+
+@main.command()
+@click.argument("measure")
+@click.option("--until", required=True, metavar="DATE",
+              help="Use observations dated and published up to DATE (YYYY-MM[-DD]); the prior "
+                   "entries are for that date.")
+@click.option("--observations", type=click.Path(path_type=Path), default=DEFAULT_OBSERVATIONS,
+              show_default=True, help="Observation file or folder.")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=0,
+              show_default=True, help="Seed of the bootstrap.")
+@click.option("--chart", type=click.Path(path_type=Path), default=None,
+              help="Also draw data, fit and implied prior into this PNG file.")
+def fit(measure, until, observations, seed, chart):
+    """Fit a log-linear trend to the observations of MEASURE (e.g. agent_horizon_hours) up to
+    a date and print the prior entries it implies, as TOML with the rows as sources."""
+    with _user_command("this fit", lambda: "nothing was written"):
+        from .app.fit import fit_command
+        text = fit_command(measure, until, observations, seed, chart)
+    click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--origin", "origins", multiple=True, required=True, metavar="YYYY-MM",
+              help="A back-test origin (repeatable); its priors are priors/backtest/ORIGIN.toml.")
+@click.option("--observations", type=click.Path(path_type=Path), default=DEFAULT_OBSERVATIONS,
+              show_default=True, help="Observation file or folder to score against.")
+@click.option("--draws", "-n", type=click.IntRange(min=1, max=MAX_DRAWS), default=20_000,
+              show_default=True, help="Simulated worlds per origin.")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=20261125,
+              show_default=True)
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("runs/backtest"),
+              show_default=True, help="Back-test folder.")
+@click.option("--priors-dir", type=click.Path(path_type=Path), default=Path("priors/backtest"),
+              show_default=True, help="Folder of the origins' prior files (ORIGIN.toml).")
+@click.option("--force", is_flag=True, help="Replace an existing back-test folder.")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+def backtest(origins, observations, draws, seed, out, priors_dir, force, no_charts):
+    """Forecast from past origins with what was known then and score every later
+    observation: PIT, 50/80/90% coverage, CRPS, Brier, bias per output."""
+    with _user_command(f"{draws:,} draws per origin; use fewer --draws",
+                       published("no back-test folder was written", "the back-test was")):
+        from .app.backtest import run_backtest
+        _, summary = run_backtest(list(dict.fromkeys(origins)), observations, draws, seed, out,
+                                  force, with_charts=not no_charts, priors_dir=priors_dir)
+    click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}",
+                                 line_width=200))
+    click.echo(f"\nback-test written to {out}")
 
 
 @main.command()

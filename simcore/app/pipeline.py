@@ -14,11 +14,12 @@ from pathlib import Path
 import xarray as xr
 
 from ..analysis import sensitivity, tables
+from ..analysis.scoring import observations_table
 from ..base import csvfiles
 from ..base.forked import Forked
 from ..run import runfile
 from ..run.engine import RunResult
-from ..stored import publish
+from ..stored import observation_files, publish
 from ..stored.store import (
     RUN_FILE,
     RunWriter,
@@ -58,7 +59,25 @@ def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
         "/prior": prior,
         "/events": events,
         **summary_groups(result, provenance),
+        **observed_groups(result),
     })
+
+
+def observed_groups(result: RunResult) -> dict[str, xr.Dataset]:
+    """/observed (every draw's values at the observation points), for a run scored against
+    observations (simcore.run.observed)."""
+    if result.observation_points is None:
+        return {}
+    return {"/observed": result.observation_points.dataset(result.observed)}
+
+
+def write_observation_tables(result: RunResult, folder: Path) -> dict:
+    """observations.csv and the copies of the observation files; the manifest's entry."""
+    if result.observation_points is None:
+        return {}
+    csvfiles.write_csv(observations_table(result), folder / observation_files.TABLE)
+    return {observation_files.MANIFEST_KEY: observation_files.copy_files(
+        result.observation_points.files, folder)}
 
 
 def finish_run(writer: RunWriter, result: RunResult, with_charts: bool = True,
@@ -87,7 +106,8 @@ def finish_run(writer: RunWriter, result: RunResult, with_charts: bool = True,
     # read at once) and writes the tables; /sensitivity is appended once the drawing is
     # done, since a file open for writing is locked against readers.
     try:
-        append_groups(staging / RUN_FILE, trajectory_groups(result, provenance))
+        append_groups(staging / RUN_FILE, {**trajectory_groups(result, provenance),
+                                           **observed_groups(result)})
         lap("writing_trajectories")
         drawing.go(str(staging))
         with runfile.stored_events(staging / RUN_FILE, result):
@@ -95,6 +115,7 @@ def finish_run(writer: RunWriter, result: RunResult, with_charts: bool = True,
             lap("sensitivity")
             for name, make_table in CSV_TABLES.items():
                 csvfiles.write_csv(make_table(result), staging / name)
+            provenance.update(write_observation_tables(result, staging))
         # The exact bytes that were parsed, in their relative layout, so that a scenario's
         # ``extends`` resolves among the copies (simcore verify reruns them).
         copy_prior_files(result.priors, staging)

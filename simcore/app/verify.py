@@ -24,14 +24,16 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.scoring import observations_table
 from ..analysis.sensitivity import GIVEN_DATA_DRAWS
 from ..base import csvfiles
 from ..base.limits import MAX_CSV_BYTES
 from ..run import engine
-from ..stored import contained, store
+from ..stored import contained, observation_files, store
 from ..stored.manifest import load_stored_tree, read_manifest, run_priors
 from ..stored.store import RUN_FILE, git_commit, package_versions
 from . import pipeline
+from .run_data import prepare_stored
 
 
 @dataclass(frozen=True)
@@ -215,15 +217,20 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
     # reads its subsample's trajectories from them); the stored ones are the first of them.
 
     stored_paths = manifest["stored_paths"]
+    data = prepare_stored(run_dir, manifest, priors)
     result = engine.run_forecast(priors, manifest["draws"], manifest["seed"],
                                  manifest["chunk_size"],
-                                 n_paths=max(stored_paths, GIVEN_DATA_DRAWS))
+                                 n_paths=max(stored_paths, GIVEN_DATA_DRAWS),
+                                 observe=data.points, source_draws=data.source_draws)
     result.stored_paths = stored_paths
     fresh = pipeline.build_datatree(result, {"stored_paths": store.stored_path_count(result)})
     _compare_trees(stored, fresh, report)
 
     listed = manifest.get("files") if isinstance(manifest.get("files"), list) else []
-    for name, make_table in pipeline.CSV_TABLES.items():
+    tables = dict(pipeline.CSV_TABLES)
+    if data.points is not None:
+        tables[observation_files.TABLE] = observations_table
+    for name, make_table in tables.items():
         try:
             stored_text = contained.read_bytes(run_dir, name, MAX_CSV_BYTES).decode("utf-8")
         except FileNotFoundError:
@@ -237,7 +244,7 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
             report.compared.append(name)
         else:
             report.differences.append(Difference(name, detail))
-    for name in sorted(set(map(str, listed)) - set(pipeline.CSV_TABLES)):
+    for name in sorted(set(map(str, listed)) - set(tables)):
         if name.endswith(".csv"):
             report.notes.append(f"{name} not compared (simcore verify does not recompute it)")
         elif not os.path.lexists(run_dir / name):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..base.errors import PriorError
@@ -375,6 +376,12 @@ def _check_draws(driver: Driver) -> None:
                          + (f"between {1.0 / limit:g} and {limit:g}" if domain.low_open
                             else f"within -{limit:g} to {limit:g}")
                          + " (beyond, the model's arithmetic overflows)")
+
+
+def time_grid(priors: PriorSet) -> np.ndarray:
+    """Years since as_of: 0, step, 2*step, ... up to the horizon (included)."""
+    steps = int(round(priors.meta.horizon_years / priors.meta.time_step_years))
+    return np.linspace(0.0, steps * priors.meta.time_step_years, steps + 1)
 
 
 def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:

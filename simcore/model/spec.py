@@ -201,6 +201,47 @@ OUTPUT_SPECS: tuple[Output, ...] = (
 
 
 # --------------------------------------------------------------------------------------------
+# Levels that observations measure but that are not fan outputs (issue 16)
+
+@dataclass(frozen=True)
+class Level:
+    """An internal quantity of the model that observations measure, read off a requirement's
+    gap without a new series: ``lg level = sum of lg need_drivers - gap(requirement)``."""
+
+    name: str
+    unit: str
+    requirement: str
+    need_drivers: tuple[str, ...]
+
+
+LEVEL_SPECS: tuple[Level, ...] = (
+    Level("agent_horizon_hours", "hours", "director_agent",
+          ("novel_adaptation_hours", "agent_reliability_factor")),
+)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A measure whose log is linear in (AI-progress) time with a level at as_of and a pace:
+    ``lg measure(t) = lg level_driver + sign * t / pace_driver`` before any stall or ceiling.
+    What ``simcore fit`` turns observations into (a prior entry for each driver)."""
+
+    measure: str
+    level_driver: str
+    pace_driver: str
+    sign: int           # +1: doubling time, -1: halving time
+
+
+TREND_SPECS: tuple[Trend, ...] = (
+    Trend("agent_horizon_hours", "agent_horizon_hours_today", "agent_doubling_years", +1),
+    Trend("coherent_shot_seconds", "coherent_shot_seconds_today",
+          "coherent_shot_doubling_years", +1),
+    Trend("cut_break_probability", "cut_break_probability_today", "cut_break_halving_years", -1),
+    Trend("compute_per_video_second", "compute_per_video_second_today", "alg_halving_years", -1),
+)
+
+
+# --------------------------------------------------------------------------------------------
 # Requirements of a watchable novel-to-movie (section 2.7) and events (section 4)
 
 @dataclass(frozen=True)
@@ -288,6 +329,8 @@ OUTPUT_BY_NAME = {o.name: o for o in OUTPUT_SPECS}
 OUTPUTS = {o.name: (o.per_profile, o.unit) for o in OUTPUT_SPECS}
 EVENT_NAMES = tuple(e.name for e in EVENT_SPECS)
 EVENT_BY_NAME = {e.name: e for e in EVENT_SPECS}
+LEVEL_BY_NAME = {level.name: level for level in LEVEL_SPECS}
+TREND_BY_MEASURE = {trend.measure: trend for trend in TREND_SPECS}
 
 
 def series_names(output: Output) -> tuple[str, ...]:
@@ -374,6 +417,14 @@ def _check() -> None:
             else:
                 assert condition.bound > 0.0, f"event {event.name}: a bound is logged"
     assert len(set(BINDING_COLUMNS)) == len(BINDING_EVENTS), "binding variables declared twice"
+    for level in LEVEL_SPECS:
+        assert level.requirement in REQUIREMENTS, f"level {level.name}: unknown requirement"
+        assert set(level.need_drivers) <= set(names), f"level {level.name}: unknown driver"
+    for trend in TREND_SPECS:
+        assert trend.measure in OUTPUT_BY_NAME or trend.measure in LEVEL_BY_NAME, (
+            f"trend {trend.measure}: neither an output nor a level")
+        assert {trend.level_driver, trend.pace_driver} <= set(names), (
+            f"trend {trend.measure}: unknown driver")
 
 
 _check()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import model
-from ..inputs.priors import PriorSet
+from ..inputs.priors import PriorSet, time_grid
 from ..inputs.sampling import Copula, noise, sample_drivers
 from ..model import (
     DRIVER_DEFAULTS,
@@ -33,6 +33,7 @@ from ..model import (
 from .summaries import EventTimes, LogHistogram, year_ends
 
 if TYPE_CHECKING:
+    from .observed import ObservationPoints
     from .runfile import RunFileWriter
 
 # Draws per chunk: larger chunks mean fewer parallel launches and run.nc writes per draw, at the
@@ -60,6 +61,10 @@ class RunResult:
     stored_paths: int | None = None   # paths written to run.nc (default: all of ``paths``)
     streamed: bool = False            # events read from run.nc: summaries keep no per-draw copy
     stopping: dict | None = None      # how an adaptive run (--until-mcse) chose its draws
+    # Per-draw base-2 logs at the observation points (simcore.observed), (N, points), if asked
+    observed: np.ndarray | None = None
+    observation_points: ObservationPoints | None = None
+    conditioning: dict | None = None  # weights' summary of a conditioned run (manifest)
     timings: dict[str, float] = field(default_factory=dict)
     _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
                                                                   repr=False)
@@ -128,18 +133,14 @@ def _read_buffer(buffers: threading.local | None, shape: tuple[int, ...],
     return flat[:size].reshape(shape)
 
 
-def time_grid(priors: PriorSet) -> np.ndarray:
-    """Years since as_of: 0, step, 2*step, ... up to the horizon (included)."""
-    steps = int(round(priors.meta.horizon_years / priors.meta.time_step_years))
-    return np.linspace(0.0, steps * priors.meta.time_step_years, steps + 1)
-
-
 def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  n_paths: int = DEFAULT_PATHS,
                  on_chunk: Callable[[int], None] | None = None,
                  sink: RunFileWriter | None = None,
                  until: Callable[[RunResult], int] | None = None,
-                 first_check: int | None = None) -> RunResult:
+                 first_check: int | None = None,
+                 observe: ObservationPoints | None = None,
+                 source_draws: np.ndarray | None = None) -> RunResult:
     """Sample ``draws`` worlds in chunks; identical results for any ``chunk_size``.
 
     Without ``sink`` every draw's drivers and event times stay in memory. With a
@@ -152,6 +153,13 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     it gets the result so far and returns how many draws are needed; the run stops once that
     is no more than it has. Because draws do not depend on chunking, stopping at N gives the
     same result as asking for N.
+
+    ``observe``: points at which every draw's values are also computed, from the same chunk
+    (``RunResult.observed``; kept in memory, 8 bytes per draw and point).
+
+    ``source_draws``: a run of other draws than 0..draws-1: draw i of this run is draw
+    ``source_draws[i]`` of the seed's streams (sorted, repeats allowed: a resampled, i.e.
+    integer-weighted, run; simcore.conditioning).
     """
     from numba import get_num_threads
 
@@ -177,6 +185,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(DRIVER_ORDER)))
     head_events = buffers[0][1] if in_memory else np.empty((kept, N_EVENT_COLUMNS))
     binding = np.empty((draws, N_BINDING_COLUMNS), dtype=np.int8)
+    observed = np.empty((draws, len(observe))) if observe is not None else None
     # What was drawn (and is stored): the drivers the prior file defines; an optional driver it
     # leaves out is a constant column of the kernel's input, not a draw.
     drawn = [(j, name) for j, name in enumerate(DRIVER_ORDER) if name in priors.drivers]
@@ -198,7 +207,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             events=events, histograms=histograms,
             paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(SERIES)},
             copula_repair=copula.repair if copula else 0.0, timings=timings,
-            streamed=not in_memory)
+            streamed=not in_memory, observation_points=observe,
+            observed=None if observed is None else observed[:n])
 
     checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
     start = 0
@@ -212,15 +222,23 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             offset = start if in_memory else 0
             matrix = driver_buffer[offset:offset + stop - start]
             chunk_events = event_buffer[offset:offset + stop - start]
-            sample_drivers(priors, seed, start, stop, copula, out=matrix,
-                           order=DRIVER_ORDER)
-            clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
+            if source_draws is None:
+                sample_drivers(priors, seed, start, stop, copula, out=matrix,
+                               order=DRIVER_ORDER)
+                clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
+            else:
+                clock = _sample_rows(priors, seed, copula, source_draws[start:stop], matrix,
+                                     chunk_size)
             tock = time.perf_counter()
             chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
             kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
                                   binding[start:stop], chunk_paths, chunk_paths.shape[0])
             timings["sampling"] += tock - tick
             timings["model"] += time.perf_counter() - tock
+            if observe is not None:
+                tick = time.perf_counter()
+                observed[start:stop] = observe.evaluate(matrix, clock, priors.as_of_year)
+                timings["observed"] = timings.get("observed", 0.0) + time.perf_counter() - tick
             if writer is not None:
                 if start < kept:
                     head_drivers[start:min(stop, kept)] = matrix[:kept - start]
@@ -269,6 +287,29 @@ def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: floa
 
     values, events = kernel.simulate_values(drivers, Grid(t_rel, as_of_year), clock)
     return events, values
+
+
+def _sample_rows(priors: PriorSet, seed: int, copula: Copula | None, rows: np.ndarray,
+                 out: np.ndarray, block: int) -> np.ndarray:
+    """Draws ``rows`` (sorted, repeats allowed) of the seed's streams into ``out``; returns
+    their regime clocks. Sampled a block of at most ``block`` consecutive draws at a time
+    (sampling does not depend on blocks), skipping blocks no row falls in."""
+    clock = np.empty((rows.size, model.MAX_REGIME_SWITCHES))
+    if not rows.size:
+        return clock
+    first, last = int(rows[0]), int(rows[-1]) + 1
+    for lo in range(first, last, block):
+        hi = min(lo + block, last)
+        a, b = np.searchsorted(rows, [lo, hi])
+        if a == b:
+            continue
+        local = rows[a:b] - lo
+        values = np.empty((hi - lo, len(DRIVER_ORDER)), order="F")
+        values[:] = out[:1] if out.shape[0] else 0.0      # columns of left-out drivers
+        sample_drivers(priors, seed, lo, hi, copula, out=values, order=DRIVER_ORDER)
+        out[a:b] = values[local]
+        clock[a:b] = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, lo, hi)[local]
+    return clock
 
 
 def _driver_buffer(priors: PriorSet, rows: int) -> np.ndarray:

@@ -14,9 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simcore.app import pipeline
+from simcore.inputs.observations import load_observations
 from simcore.inputs.priors import load_priors
 from simcore.model import MODEL_DRIVERS
 from simcore.run import engine
+from simcore.run.observed import ObservationPoints
 from simcore.run.summaries import BINS_PER_OCTAVE, LOG2_LOW, QUANTILES, LogHistogram
 from simcore.stored import store
 
@@ -156,9 +158,15 @@ def test_the_cli_run_is_the_same_run_as_the_library_writes(cli_run, baseline, tm
     # simcore run forks its drawing process first and appends /sensitivity last; the run
     # directory must not depend on that order.
     out, _ = cli_run
-    result = engine.run_forecast(baseline, 20_000, seed=7, n_paths=engine.DEFAULT_PATHS)
+    # The command ranks data/observations.csv (its default, run from the repository).
+    points = ObservationPoints.for_priors(
+        load_observations(ROOT / "data" / "observations.csv"),
+        baseline)
+    result = engine.run_forecast(baseline, 20_000, seed=7, n_paths=engine.DEFAULT_PATHS,
+                                 observe=points)
     library = pipeline.write_run(result, tmp_path / "library")
-    for group in ("prior", "events", "trajectories", "trajectories/paths", "sensitivity"):
+    for group in ("prior", "events", "trajectories", "trajectories/paths", "sensitivity",
+                  "observed"):
         with (xr.open_dataset(out / "run.nc", group=group, engine="h5netcdf") as a,
               xr.open_dataset(library / "run.nc", group=group, engine="h5netcdf") as b):
             assert a.identical(b), group

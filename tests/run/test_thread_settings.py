@@ -97,8 +97,9 @@ def _call(arguments: list, settings: dict[str, str]) -> None:
 def make_run(name: str, out: Path) -> Path:
     caller, settings = RUNS[name]
     if caller == "cli":
+        # The library call ranks no observations; the command would rank data/observations.csv.
         _call(["-m", "simcore", "run", BASELINE, "--draws", DRAWS, "--seed", SEED, "--out", out,
-               "--no-charts", "-q"], settings)
+               "--no-charts", "--no-observations", "-q"], settings)
     else:
         _call(["-c", LIBRARY_RUN, BASELINE, DRAWS, SEED, out], settings)
     return out
