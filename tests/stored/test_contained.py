@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import time
 from pathlib import Path
 
 import h5py
@@ -25,9 +24,8 @@ from sharedruns import shared_point_run
 from simcore.cli import main
 
 MEMORY_LIMIT = 6_000_000_000
-# Seconds: a report takes ~5 (~40 on a heavily loaded machine); a reader that hangs on a FIFO
-# or reads /dev/zero is stopped at the timeout or the memory limit instead.
-QUICK = 90.0
+# A report takes ~5 s (a minute on a loaded machine); a reader that hangs is killed at this.
+TIMEOUT = 240.0
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +51,10 @@ def secret(tmp_path) -> Path:
     return path
 
 
-def timed_simcore(*args, timeout: float = 180):
-    started = time.monotonic()
-    done = run_simcore(*args, timeout=timeout, memory_limit=MEMORY_LIMIT)
-    return done, time.monotonic() - started
+def bounded_simcore(*args):
+    """``simcore ARGS`` in a child process: one that never stops reading fails on its memory
+    limit, one that hangs is killed (the test then fails)."""
+    return run_simcore(*args, timeout=TIMEOUT, memory_limit=MEMORY_LIMIT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,9 +71,8 @@ def test_report_embeds_only_the_charts_the_manifest_lists(run, secret, kind):
         os.mkfifo(extra)
     else:
         extra.symlink_to(secret)
-    done, seconds = timed_simcore("report", run, "-q")
+    done = bounded_simcore("report", run, "-q")
     assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
-    assert seconds < QUICK
     page = (run / "report.html").read_text()
     assert base64.b64encode(secret.read_bytes()).decode()[:200] not in page
     assert "extra" not in page
@@ -133,11 +130,10 @@ def test_a_file_of_the_run_that_is_not_a_regular_file_inside_it_is_refused(run, 
     args = {"report": ["report", run, "--out", tmp_path / "report.html"],
             "verify": ["verify", run], "compare": ["compare", run, run],
             "plot": ["plot", run, "--to", tmp_path / "charts"]}[command]
-    done, seconds = timed_simcore(*args)
+    done = bounded_simcore(*args)
     lines = done.stderr.splitlines()
     assert done.returncode == 2 and len(lines) == 1, (done.returncode, done.stderr[-2000:])
     assert lines[0].startswith("error: ") and name in lines[0] and words in lines[0], lines[0]
-    assert seconds < QUICK
     assert not (tmp_path / "report.html").exists() and not (tmp_path / "charts").exists()
 
 
