@@ -345,6 +345,12 @@ def q7(t: _Tables, profiles: Sequence[str]) -> Section:
                         f"({likelihood(p_not).range_text}) not to happen by "
                         f"{math.floor(t.run.horizon_year)} (P = ",
                         t.event(event, "all", "p_not_by_horizon"), ")."])
+    for other, words in (("film_by_one_director", "One person directing for a month"),
+                         ("film_by_small_team", "A small team (about 10 people, 3 months)")):
+        if t.has_event(other, "all"):
+            s.sentences.append([f"{words} can make one: median ", t.event(other, "all", "p50"),
+                                " (80%: ", t.event(other, "all", "p10"), " – ",
+                                t.event(other, "all", "p90"), ")."])
     for profile in profiles:
         if t.has_event("novel_to_movie_free_user", profile):
             s.sentences.append([f"A free user with {PROFILE_WORDS[profile]} can make one: "

@@ -32,9 +32,9 @@ def stored_run(tmp_path_factory) -> Path:
     pf.write(priors / "base.toml", pf.point_drivers(
         alg_halving_years=E("lognormal", median=0.8, low=0.4, high=1.6),
         agent_doubling_years=E("uniform", low=0.3, high=0.6),
-        budget_cap_usd=E("loguniform", low=1e30, high=1e60),
-        open_weights_lag=E("regimes", choices=[{"name": "a", "value": 0.25, "p": 0.4},
-                                               {"name": "b", "value": 1.0, "p": 0.6}])),
+        individual_budget_usd=E("loguniform", low=1e30, high=1e60),
+        local_hours_per_day=E("regimes", choices=[{"name": "a", "value": 4.0, "p": 0.4},
+                                                  {"name": "b", "value": 8.0, "p": 0.6}])),
         correlations=[["alg_halving_years", "agent_doubling_years", 0.4]])
     (priors / "scenarios" / "slow.toml").write_text(
         '[meta]\nextends = "../base.toml"\ntitle = "slow"\n\n'
@@ -81,8 +81,8 @@ def test_prior_copies_keep_layout_and_drivers_keep_precision(stored_run):
     tree = store.load_run(stored_run)
     assert tree["prior"]["alg_halving_years"].dtype == np.float32
     # 1e30..1e60 does not fit float32: stored as float64 rather than as inf
-    assert tree["prior"]["budget_cap_usd"].dtype == np.float64
-    assert np.isfinite(tree["prior"]["budget_cap_usd"].values).all()
+    assert tree["prior"]["individual_budget_usd"].dtype == np.float64
+    assert np.isfinite(tree["prior"]["individual_budget_usd"].values).all()
 
 
 def test_moved_run_still_verifies(run_copy):
