@@ -15,6 +15,7 @@ import pytest
 from clichecks import invoke, one_line_error
 
 from simcore.app.verify import compare_arrays
+from simcore import model
 from simcore.run import engine
 from simcore.stored import store
 
@@ -189,6 +190,22 @@ def test_old_flat_layout_of_a_chain_cannot_be_recomputed(run_copy):
         del entry["copy"]
     path.write_text(json.dumps(manifest))
     quiet_one_line_error(invoke("verify", run_copy), 2, "older simcore")
+
+
+@pytest.mark.parametrize("version", [None, 1, 99, "two"])
+def test_a_run_of_another_model_version_is_one_line_exit_1(run_copy, version):
+    """A run made by an older model (no model_version: version 1) or another one is not
+    recomputed with this model's equations: one line saying so, exit 1 as for a mismatch."""
+    path = run_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["model_version"] == model.spec.MODEL_VERSION
+    if version is None:
+        del manifest["model_version"]
+    else:
+        manifest["model_version"] = version
+    path.write_text(json.dumps(manifest))
+    quiet_one_line_error(invoke("verify", run_copy), 1, "made by simcore model version",
+                         f"this is model version {model.spec.MODEL_VERSION}")
 
 
 def test_not_a_run_directory(tmp_path):
