@@ -119,7 +119,6 @@ SHOT_ROW = SERIES_ROW["coherent_shot_seconds"]
 BREAK_ROW = SERIES_ROW["cut_break_probability"]
 DRAFT_MINUTE_ROW = SERIES_ROW["cost_per_finished_minute_draft_usd"]
 FESTIVAL_MINUTE_ROW = SERIES_ROW["cost_per_finished_minute_festival_usd"]
-HORIZON_ROW = SERIES_ROW["agent_horizon_hours"]
 TAKES_ROW = SERIES_ROW["takes_per_unit_automatic"]
 # Requirement gap rows.
 LONG_TAKE_GAP = REQUIREMENT_ROW["long_take"]
@@ -471,7 +470,6 @@ def _simulate_draw(x, t, clock, traj, gaps):
         traj[FESTIVAL_MINUTE_ROW, k] = _logaddexp2(
             log2_minute + log2_festival_overgen + takes_team + log2_price + log2_festival_price,
             log2_labour)
-        traj[HORIZON_ROW, k] = log2_agent
         traj[TAKES_ROW, k] = takes_auto
         gaps[LONG_TAKE_GAP, k] = log2_long_take - log2_shot
         gaps[AGENT_GAP, k] = log2_agent_needed - log2_agent

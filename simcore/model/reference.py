@@ -239,7 +239,6 @@ def simulate_trajectories(d: dict[str, np.ndarray], t: np.ndarray,
                                 + log2_price + log2col("festival_price_multiplier"))
     log2["cost_per_finished_minute_festival_usd"] = np.logaddexp2(
         log2_festival_generation, log2col("festival_labour_usd_per_finished_minute"))
-    log2["agent_horizon_hours"] = log2_agent
     log2["takes_per_unit_automatic"] = quality["auto"][3]
 
     log2_piece = np.maximum(

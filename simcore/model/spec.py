@@ -273,10 +273,6 @@ OUTPUT_SPECS: tuple[Output, ...] = (
            "+ `festival_labour_usd_per_finished_minute` (festival tier)", (1e2, 1e7),
            "between a one-person festival short's cost ($100s/min) and 3x classic CG "
            "animation (~$2M/min: 500 artists x 5 years for 90 min)"),
-    Output("agent_horizon_hours", "hours", False, "horizon (2.7): METR 50% time horizon",
-           (0.5, math.inf), "at least a METR 2025 horizon. Not bounded above: a trend "
-           "extrapolated 20 years, meaningless beyond the pieces a film needs (~1e3 h), which "
-           "is all the model uses it for"),
     Output("takes_per_unit_automatic", "takes per shot", False,
            "E(k*) of generate-and-verify with the automatic judge (2.7)", (1.0, 1e4),
            "at least one take; at most the largest cap on takes a maker pays for"),
@@ -339,25 +335,32 @@ REQUIREMENT_SPECS: tuple[Requirement, ...] = (
     # Fully automatic from the text (the milestone ``novel_to_movie_possible``).
     Requirement("long_take", "lg required_long_take_seconds − lg shot(t)"),
     Requirement("consistency",
-                "lg P(K; p_break(t), r_judge(t)) + lg cuts_per_feature − lg tolerated_visible_breaks"),
+                "lg P(K; p_break(t), r_judge(t)) + lg cuts_per_feature "
+                "− lg tolerated_visible_breaks"),
     Requirement("director_agent",
-                "lg longest_unsplittable_subtask_hours + lg agent_reliability_factor − lg horizon(t)"),
+                "lg longest_unsplittable_subtask_hours + lg agent_reliability_factor "
+                "− lg horizon(t)"),
     Requirement("dialogue",
-                "lg P(K; p_dialog(t), r_judge(t)) + lg dialogue_lines_per_feature − lg tolerated_dialogue_errors"),
+                "lg P(K; p_dialog(t), r_judge(t)) + lg dialogue_lines_per_feature "
+                "− lg tolerated_dialogue_errors"),
     Requirement("budget",
                 "lg(footage(t) × takes_auto(t) × price(t)) − lg individual_budget_usd"),
     # A small team: human review, humans adapt the text, a team's budget.
     Requirement("consistency_team",
-                "lg P(K; p_break(t), r_review(t)) + lg cuts_per_feature − lg tolerated_visible_breaks"),
+                "lg P(K; p_break(t), r_review(t)) + lg cuts_per_feature "
+                "− lg tolerated_visible_breaks"),
     Requirement("dialogue_team",
-                "lg P(K; p_dialog(t), r_review(t)) + lg dialogue_lines_per_feature − lg tolerated_dialogue_errors"),
+                "lg P(K; p_dialog(t), r_review(t)) + lg dialogue_lines_per_feature "
+                "− lg tolerated_dialogue_errors"),
     Requirement("budget_team",
                 "lg(footage(t) × takes_team(t) × price(t)) − lg team_budget_usd"),
     # One person directing for a bounded time: reviews what he can watch, hands pieces to agents.
     Requirement("consistency_director",
-                "lg P(K_dir(t); p_break(t), r_review(t)) + lg cuts_per_feature − lg tolerated_visible_breaks"),
+                "lg P(K_dir(t); p_break(t), r_review(t)) + lg cuts_per_feature "
+                "− lg tolerated_visible_breaks"),
     Requirement("dialogue_director",
-                "lg P(K_dir(t); p_dialog(t), r_review(t)) + lg dialogue_lines_per_feature − lg tolerated_dialogue_errors"),
+                "lg P(K_dir(t); p_dialog(t), r_review(t)) + lg dialogue_lines_per_feature "
+                "− lg tolerated_dialogue_errors"),
     Requirement("director_agent_assisted", "lg piece − lg horizon(t)"),
     Requirement("budget_director",
                 "lg(footage(t) × takes_dir(t) × price(t)) − lg individual_budget_usd"),
