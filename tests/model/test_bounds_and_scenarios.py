@@ -10,8 +10,8 @@ import pytest
 
 from simcore import model
 from simcore.model import spec
-from simcore.priors import load_priors
-from simcore.sampling import Copula, noise, sample_drivers
+from simcore.inputs.priors import load_priors
+from simcore.inputs.sampling import Copula, noise, sample_drivers
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = 2026.0 + 10.0 / 12.0
