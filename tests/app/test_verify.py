@@ -14,8 +14,8 @@ import priorfiles as pf
 import pytest
 from clichecks import invoke, one_line_error
 
-from simcore.app.verify import compare_arrays
 from simcore import model
+from simcore.app.verify import compare_arrays
 from simcore.run import engine
 from simcore.stored import store
 

@@ -5,11 +5,11 @@ as_of unchanged, in both backends (docs/model.md 2.9)."""
 from __future__ import annotations
 
 import numpy as np
+import priorfiles as pf
+import strategies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import priorfiles as pf
-import strategies
 from simcore import model
 from simcore.model import BACKENDS, spec
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from simcore import model
-from simcore.model import spec
 from simcore.inputs.priors import load_priors
 from simcore.inputs.sampling import Copula, noise, sample_drivers
+from simcore.model import spec
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = 2026.0 + 10.0 / 12.0
