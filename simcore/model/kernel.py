@@ -277,14 +277,23 @@ def _logaddexp2(x, y):
     return x + y
 
 
+@njit(cache=True, inline="always")
+def _odds(lg_x):
+    """(lg x, x, lg(1 - x)) of a probability given as lg x, capped at 1: what generate-and-verify
+    needs of a take's chance of being bad or of a reviewer's miss rate, computed once per step
+    and shared by the units and levels that use it."""
+    lg_x = min(lg_x, 0.0)
+    x = 2.0 ** lg_x
+    return lg_x, x, (-np.inf if x >= 1.0 else math.log1p(-x) / _LN2)
+
+
 @njit(cache=True)
-def _verified_error(lg_p, lg_miss, lg_max_takes, lg_share):
-    """Generate-and-verify, as reference.verified_error: (lg P(K), lg E(k*))."""
-    lg_p = min(lg_p, 0.0)
-    lg_miss = min(lg_miss, 0.0)
-    p = 2.0 ** lg_p
-    miss = 2.0 ** lg_miss
-    max_takes = 2.0 ** lg_max_takes
+def _verified_error(bad, reviewer, max_takes, share, lg_share):
+    """Generate-and-verify, as reference.verified_error: (lg P(K), lg E(k*)). ``bad`` and
+    ``reviewer`` are ``_odds`` of the take's chance of being bad and of the reviewer's miss
+    rate, ``max_takes`` is K and ``share`` the tolerated share q (lg_share its log)."""
+    lg_p, p, lg_good = bad
+    lg_miss, miss, lg_catch = reviewer
     one_minus_a = 1.0 - p + p * miss
     singular = one_minus_a <= 0.0
     if singular:
@@ -293,20 +302,17 @@ def _verified_error(lg_p, lg_miss, lg_max_takes, lg_share):
     else:
         lg_one_minus_a = math.log2(one_minus_a)
         lg_floor = lg_p + lg_miss - lg_one_minus_a
-        lg_rest = (-np.inf if p >= 1.0 else math.log1p(-p) / _LN2) - lg_one_minus_a
-    lg_a = lg_p + (-np.inf if miss >= 1.0 else math.log1p(-miss) / _LN2)
+        lg_rest = lg_good - lg_one_minus_a
+    lg_a = lg_p + lg_catch
     lg_error = _logaddexp2(lg_floor, max_takes * lg_a + lg_rest)
     if lg_p <= lg_share:
-        takes = 1.0
-    elif lg_floor < lg_share and lg_a < 0.0:
-        needed = (_log2(2.0 ** lg_share - 2.0 ** lg_floor) - lg_rest) / lg_a
+        return lg_error, 0.0          # the first take is kept: E(1) = 1
+    if lg_floor < lg_share and lg_a < 0.0:
+        needed = (_log2(share - 2.0 ** lg_floor) - lg_rest) / lg_a
         takes = min(max_takes, max(needed, 1.0))
     else:
         takes = max_takes
-    if singular:
-        expected = takes
-    else:
-        expected = -math.expm1(takes * lg_a * _LN2) / one_minus_a
+    expected = takes if singular else -math.expm1(takes * lg_a * _LN2) / one_minus_a
     return lg_error, max(math.log2(expected), 0.0)   # never below the one take
 
 
@@ -370,6 +376,9 @@ def _simulate_draw(x, t, clock, traj, gaps):
     log2_judge_miss0 = _log2(1.0 - x[JUDGE_RECALL0])
     log2_human_miss = _log2(1.0 - x[HUMAN_RECALL])
     log2_max_takes = max(math.log2(x[MAX_TAKES]), 0.0)   # at least the one take itself
+    max_takes = 2.0 ** log2_max_takes
+    cut_share = 2.0 ** log2_cut_share
+    line_share = 2.0 ** log2_line_share
     log2_minute = math.log2(60.0)
 
     # Free-tier regime: switch times of the withdrawal/relaunch chain.
@@ -433,27 +442,32 @@ def _simulate_draw(x, t, clock, traj, gaps):
         log2_director_takes = min(log2_max_takes,
                                   max(0.0, log2_director_seconds - log2_footage))
 
-        cut_error, cut_takes = _verified_error(log2_break, log2_judge_miss, log2_max_takes,
+        bad_cut = _odds(log2_break)
+        bad_line = _odds(log2_dialogue)
+        judge = _odds(log2_judge_miss)
+        review = _odds(log2_both_miss)
+        cut_error, cut_takes = _verified_error(bad_cut, judge, max_takes, cut_share,
                                                log2_cut_share)
-        line_error, line_takes = _verified_error(log2_dialogue, log2_judge_miss,
-                                                 log2_max_takes, log2_line_share)
+        line_error, line_takes = _verified_error(bad_line, judge, max_takes, line_share,
+                                                 log2_line_share)
         takes_auto = max(cut_takes, line_takes)
         gaps[CONSISTENCY_GAP, k] = cut_error - log2_cut_share
         gaps[DIALOGUE_GAP, k] = line_error - log2_line_share
         gaps[BUDGET_GAP, k] = log2_footage + takes_auto + log2_price - log2_individual_budget
-        cut_error, cut_takes = _verified_error(log2_break, log2_both_miss, log2_max_takes,
+        cut_error, cut_takes = _verified_error(bad_cut, review, max_takes, cut_share,
                                                log2_cut_share)
-        line_error, line_takes = _verified_error(log2_dialogue, log2_both_miss,
-                                                 log2_max_takes, log2_line_share)
+        line_error, line_takes = _verified_error(bad_line, review, max_takes, line_share,
+                                                 log2_line_share)
         takes_team = max(cut_takes, line_takes)
         gaps[TEAM_CONSISTENCY_GAP, k] = cut_error - log2_cut_share
         gaps[TEAM_DIALOGUE_GAP, k] = line_error - log2_line_share
         gaps[TEAM_BUDGET_GAP, k] = log2_footage + takes_team + log2_price - log2_team_budget
         if log2_director_takes != log2_max_takes:   # else the team's numbers are his
-            cut_error, cut_takes = _verified_error(log2_break, log2_both_miss,
-                                                   log2_director_takes, log2_cut_share)
-            line_error, line_takes = _verified_error(log2_dialogue, log2_both_miss,
-                                                     log2_director_takes, log2_line_share)
+            director_takes = 2.0 ** log2_director_takes
+            cut_error, cut_takes = _verified_error(bad_cut, review, director_takes, cut_share,
+                                                   log2_cut_share)
+            line_error, line_takes = _verified_error(bad_line, review, director_takes,
+                                                     line_share, log2_line_share)
         gaps[DIRECTOR_CONSISTENCY_GAP, k] = cut_error - log2_cut_share
         gaps[DIRECTOR_DIALOGUE_GAP, k] = line_error - log2_line_share
         gaps[DIRECTOR_BUDGET_GAP, k] = (log2_footage + max(cut_takes, line_takes) + log2_price

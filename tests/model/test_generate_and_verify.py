@@ -23,7 +23,9 @@ def both(p: float, r: float, k: float, q: float) -> tuple[tuple[float, float], .
     with np.errstate(divide="ignore"):
         args = (math.log2(p), float(np.log2(1.0 - r)), math.log2(k), math.log2(q))
     ref = reference.verified_error(*(np.array([a]) for a in args))
-    ker = kernel._verified_error(*args)
+    lg_p, lg_miss, lg_k, lg_q = args
+    ker = kernel._verified_error(kernel._odds(lg_p), kernel._odds(lg_miss), 2.0 ** lg_k,
+                                 2.0 ** lg_q, lg_q)
     return tuple((2.0 ** float(np.asarray(e).ravel()[0]), 2.0 ** float(np.asarray(x).ravel()[0]))
                  for e, x in (ref, ker))
 
