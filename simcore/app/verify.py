@@ -218,10 +218,11 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
 
     stored_paths = manifest["stored_paths"]
     data = prepare_stored(run_dir, manifest, priors)
-    result = engine.run_forecast(priors, manifest["draws"], manifest["seed"],
+    result = engine.run_forecast(data.proposal or priors, manifest["draws"], manifest["seed"],
                                  manifest["chunk_size"],
                                  n_paths=max(stored_paths, GIVEN_DATA_DRAWS),
                                  observe=data.points, source_draws=data.source_draws)
+    result.priors = priors
     result.stored_paths = stored_paths
     fresh = pipeline.build_datatree(result, {"stored_paths": store.stored_path_count(result)})
     _compare_trees(stored, fresh, report)
