@@ -110,3 +110,19 @@ def test_each_origin_run_verifies_bit_for_bit(backtest_run):
     report = verify_run(backtest_run / "2025-06")
     assert report.identical, report.text()
     assert "observations.csv" in report.compared
+
+
+def test_an_origin_run_reports_the_backtest_scores_and_chart(backtest_run, tmp_path):
+    out = tmp_path / "report.html"
+    done = invoke("report", backtest_run / "2025-06", "--out", out)
+    assert done.exit_code == 0, done.output
+    page = out.read_text()
+    section = page[page.index('id="observations"'):]
+    section = section[:section.index("</section>")]
+    assert "Back-test scores: this origin (2025-06)" in section
+    assert 'id="chart-backtest"' in section
+    summary = pd.read_csv(backtest_run / "scores_summary.csv")
+    shown = summary[summary["origin"].astype(str).isin(["2025-06", "all"])]
+    rows = re.findall(r"<tr><td>(2025-06|all)</td><td>([a-z_0-9]+)</td>", section)
+    assert len(rows) == len(shown)
+    assert {m for _, m in rows} == set(shown["measures"])
