@@ -7,7 +7,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import click
@@ -240,11 +240,37 @@ def entry() -> None:
     os._exit(code or 0)
 
 
+def _chunk_source(engine: str, scheduler: str | None):
+    """Where a command's chunks are computed, as a context manager: None for here, or a
+    connected Dask cluster (imported only then)."""
+    from contextlib import nullcontext
+
+    if engine == "local":
+        if scheduler:
+            from .base.errors import SimcoreError
+            raise SimcoreError("--scheduler needs --engine dask")
+        return nullcontext(None)
+    from .run import cluster
+    return cluster.connect(cluster.scheduler_address(scheduler))
+
+
 def _finite(ctx, param, value):
     """click's FloatRange lets NaN through (every comparison with it is false)."""
     if value is not None and math.isnan(value):
         raise click.BadParameter("must be a number, not nan")
     return value
+
+
+def _engine_options(command):
+    """--engine and --scheduler, shared by the commands that compute draws."""
+    command = click.option(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="With --engine dask: the scheduler to use, e.g. tcp://10.0.0.5:8786 [default: "
+             "$DASK_SCHEDULER_ADDRESS, else a local cluster of this machine's cores].")(command)
+    return click.option(
+        "--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+        help="Where the chunks of draws are computed: here, or as tasks on a Dask cluster "
+             "(identical results).")(command)
 
 
 @main.command()
@@ -276,8 +302,9 @@ def _finite(ctx, param, value):
 @click.option("--resample", is_flag=True,
               help="With --condition: go on when Pareto k-hat is above its limit (said "
                    "on stderr and recorded in the manifest) instead of refusing.")
+@_engine_options
 def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-        observations, no_observations, condition, resample):
+        observations, no_observations, condition, resample, engine, scheduler):
     """Sample the priors, simulate, and write a run directory."""
     if draws is None:
         draws = DEFAULT_DRAWS if until_mcse is None else DEFAULT_MAX_DRAWS
@@ -285,27 +312,33 @@ def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_chart
     with _user_command(f"{draws:,} draws; use fewer --draws",
                        published("no run directory was written", "the run was")):
         _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-             data_options)
+             data_options, engine, scheduler)
 
 
 def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-         data_options):
+         data_options, engine="local", scheduler=None):
     import time
 
     from .app.drawing import start_drawing
 
+    if engine == "dask" and until_mcse is not None:
+        from .base.errors import SimcoreError
+        raise SimcoreError("--until-mcse needs --engine local: its checkpoints wait for "
+                           "every chunk before them")
     # First, while this process is small and single-threaded: the drawing process imports
     # what it needs beside this one's start-up.
     drawing = start_drawing(with_charts=not no_charts)
     try:
         _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                            no_charts, quiet, drawing, time.perf_counter(), data_options)
+                            no_charts, quiet, drawing, time.perf_counter(), data_options,
+                            engine, scheduler)
     finally:
         drawing.cancel()
 
 
 def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                        no_charts, quiet, drawing, started, data_options):
+                        no_charts, quiet, drawing, started, data_options, engine_name="local",
+                        scheduler=None):
     import time
 
     from .app import pipeline
@@ -338,7 +371,8 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     if until_mcse is not None:
         from .analysis.precision import UntilMcse
         until = UntilMcse(until_mcse)
-    with store.new_run(out, prior_set, draws, force) as run_dir:
+    with ExitStack() as cluster, store.new_run(out, prior_set, draws, force) as run_dir:
+        chunks = cluster.enter_context(_chunk_source(engine_name, scheduler))
         def forecast(advance=lambda k: None):
             def on_chunk(k):
                 raise_pending()
@@ -346,7 +380,8 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
             return engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
                                        on_chunk=on_chunk, sink=run_dir.sink, until=until,
                                        first_check=until.first_check if until else None,
-                                       observe=data.points, source_draws=data.source_draws)
+                                       observe=data.points, source_draws=data.source_draws,
+                                       chunks=chunks)
         if show_progress:
             from rich.progress import Progress
             with Progress(transient=True) as progress:
@@ -354,6 +389,11 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
                 result = forecast(lambda k: progress.advance(task, k))
         else:
             result = forecast()
+        if chunks is not None:
+            result.engine = chunks.describe()
+            # Closed before the writing forks its helpers: a child forked beside Dask's
+            # threads could inherit a lock one of them holds.
+            cluster.close()
         result.stored_paths = stored_paths
         result.timings["process_to_engine_end"] = time.perf_counter() - started
         if until is not None:

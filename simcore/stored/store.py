@@ -121,6 +121,7 @@ def run_provenance(result: RunResult) -> dict:
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
         **({"until_mcse": result.stopping} if result.stopping else {}),
         **({"conditioning": result.conditioning} if result.conditioning else {}),
+        **({"engine": result.engine} if result.engine else {}),
     }
 
 
