@@ -120,7 +120,12 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_SECONDS)
         except TimeoutError:
             raise ClusterError(f"the Dask scheduler at {address} has no workers") from None
-        problem = _mismatch(versions(), client.run(versions))
+        try:
+            theirs = client.run(versions)
+        except Exception as exc:     # a worker that cannot even report its versions
+            raise ClusterError(f"a Dask worker failed to report its package versions: "
+                               f"{' '.join(str(exc).split())}") from None
+        problem = _mismatch(versions(), theirs)
         if problem is not None:
             raise ClusterError(f"the Dask cluster differs from this machine: {problem}")
         yield ClusterChunks(client, address)
@@ -128,6 +133,10 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _same(task: ChunkTask) -> ChunkTask:
+    return task
 
 
 class ClusterChunks(ChunkSource):
@@ -153,7 +162,10 @@ class ClusterChunks(ChunkSource):
         client = self.client
         # Two chunks per thread in flight: every worker busy while the client writes.
         window = 2 * self.threads
-        [shared] = client.scatter([task], broadcast=True, hash=False)
+        # Sent once, as a task's result rather than scattered data: a task can be recomputed
+        # when the workers holding its result die, scattered data would be lost with them.
+        shared = client.submit(_same, task, pure=False,
+                               key=f"simcore-task-{os.urandom(4).hex()}")
         pending: list = []
         submitted = 0
 
