@@ -423,6 +423,52 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
 
 
 @main.command()
+@click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
+@click.option("--vary", "varies", multiple=True, required=True,
+              metavar="DRIVER.FIELD=V1,V2,...",
+              help="A prior field and the values it takes (repeatable: the grid is every "
+                   "combination), e.g. alg_halving_years.median=0.6,0.8,1.2.")
+@click.option("--draws", "-n", type=click.IntRange(min=1, max=MAX_DRAWS), default=20_000,
+              show_default=True, help="Simulated worlds per cell.")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=20261125,
+              show_default=True, help="The seed of every cell (shared random numbers).")
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_DRAWS), default=None,
+              help="Draws per chunk; results are identical for any value.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Sweep folder [default: a new one under runs/].")
+@click.option("--force", is_flag=True, help="Replace an existing sweep folder.")
+@click.option("--no-charts", is_flag=True, help="Skip the heat maps.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the sweep folder.")
+@_engine_options
+def sweep(priors, varies, draws, seed, chunk_size, out, force, no_charts, quiet, engine,
+          scheduler):
+    """Run a grid of prior settings with shared random numbers and tabulate (sweep.csv) and
+    chart (heat maps) headline numbers per cell: what must be true for a milestone to come
+    by a date."""
+    with _user_command(f"{draws:,} draws per cell; use fewer --draws",
+                       published("no sweep folder was written", "the sweep was")):
+        from .app import sweep as sweeping
+        from .run.engine import DEFAULT_CHUNK_SIZE
+        from .stored import store
+        parsed = [sweeping.parse_vary(v) for v in varies]
+        cells = sweeping.cell_priors(priors, parsed)
+        out = out or sweeping.default_sweep_dir(priors, seed)
+        store.check_run_dir(out, force)
+        chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+        with _chunk_source(engine, scheduler) as chunks:
+            table = sweeping.run_cells(cells, parsed, draws, seed, chunk_size, chunks)
+            where = chunks.describe() if chunks is not None else {"name": "local"}
+        sweeping.write_sweep(table, parsed, cells[0][1], out, force, not no_charts,
+                             {"draws": draws, "seed": seed, "chunk_size": chunk_size,
+                              "engine": where})
+    if quiet:
+        click.echo(str(out))
+        return
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(f"\nsweep written to {out}")
+
+
+@main.command()
 @click.argument("measure")
 @click.option("--until", required=True, metavar="DATE",
               help="Use observations dated and published up to DATE (YYYY-MM[-DD]); the prior "
