@@ -5,7 +5,7 @@ a date.
 
 A cell is the prior file with ``--vary DRIVER.FIELD=V`` merged over it as a scenario file's
 entry would be. Every cell is validated before any is run, so a bad value writes nothing. Each
-cell's draws are kept in memory while its numbers are read (about 450 bytes per draw), then
+cell's draws are kept in memory while its numbers are read (about 490 bytes per draw), then
 dropped: memory is one cell's, whatever the grid.
 """
 

@@ -149,6 +149,9 @@ def test_a_dask_run_equals_the_local_run_bit_for_bit(cluster, local_run, tmp_pat
                                  "workers": workers, "threads": workers}
     assert "engine" not in json.loads((local_run / "manifest.json").read_text())
     assert_same_run(local_run, out)
+    if workers == 2:     # and simcore verify, which recomputes it here, agrees
+        verified = run_simcore("verify", out)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_the_scheduler_address_may_come_from_the_environment(cluster, local_run, tmp_path):
