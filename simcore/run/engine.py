@@ -238,7 +238,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                     buffers[0][0][start:stop] = matrix
                     buffers[0][1][start:stop] = chunk_events
                 binding[start:stop] = output.binding
-                counts[0] += output.counts
+                counts[0].reshape(-1)[output.count_bins] += output.count_values
                 chunk_paths[:] = output.paths
                 if chunk_observed is not None:
                     chunk_observed[:] = output.observed
@@ -342,7 +342,11 @@ class ChunkOutput:
     drivers: np.ndarray     # (n, len(DRIVER_ORDER)), the kernel's column order
     events: np.ndarray      # (n, N_EVENT_COLUMNS)
     binding: np.ndarray     # (n, N_BINDING_COLUMNS) int8
-    counts: np.ndarray      # (len(SERIES), T * n_bins) int64, summed over the kernel's blocks
+    # The histograms' counts, summed over the kernel's blocks, as the flat indices of the
+    # bins this chunk reached and their counts: a chunk fills a small part of the 6.6 million
+    # bins, and the whole array (53 MB in int64) would dominate what small chunks send.
+    count_bins: np.ndarray      # int32 (fewer than 2**31 bins)
+    count_values: np.ndarray    # int32, as the kernel's own counts per block
     paths: np.ndarray       # (paths among these draws, len(SERIES), T)
     observed: np.ndarray | None
     timings: dict[str, float]
@@ -369,8 +373,10 @@ def compute_chunk(task: ChunkTask, start: int, stop: int,
     simulate_into(priors, task.seed, task.copula, t_rel, t_abs, start, stop, matrix, events,
                   binding, counts, paths, task.observe, observed, rows, task.chunk_size,
                   timings)
-    return ChunkOutput(matrix, events, binding, counts.sum(axis=0, dtype=np.int64), paths,
-                       observed, timings)
+    total = counts.sum(axis=0, dtype=np.int64).ravel()
+    reached = np.flatnonzero(total)
+    return ChunkOutput(matrix, events, binding, reached.astype(np.int32),
+                       total[reached].astype(np.int32), paths, observed, timings)
 
 
 class ChunkSource:
