@@ -172,3 +172,15 @@ def test_bad_or_unreachable_settings_write_nothing(base_run, tmp_path, setting, 
     out = tmp_path / "whatif"
     assert_rejected(invoke("reweight", base_run, "--set", setting, "-o", out, "--no-charts"),
                     out, *words)
+
+
+def test_ctrl_c_while_reweighting_leaves_no_run_directory(base_run, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "run_forecast", interrupted)
+    out = tmp_path / "whatif"
+    result = invoke("reweight", base_run, "--set", "alg_halving_years.median=1.0", "-o", out)
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted: no run directory was written\n"
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
