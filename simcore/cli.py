@@ -423,6 +423,57 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--set", "settings", multiple=True, required=True, metavar="DRIVER.FIELD=VALUE",
+              help="A changed prior field, e.g. alg_halving_years.median=1.5 (repeatable).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Run directory of the what-if [default: RUN_DIR-whatif-<digest>].")
+@click.option("--force", is_flag=True, help="Replace an existing run directory.")
+@click.option("--resample", is_flag=True,
+              help="Go on when Pareto k-hat is above its limit (said on stderr and recorded "
+                   "in the manifest) instead of refusing.")
+@click.option("--save-scenario", type=click.Path(path_type=Path), default=None,
+              metavar="FILE", help="Also write the what-if as a prior file extending the run's "
+                                   "prior file (for a fresh `simcore run`).")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+def reweight(run_dir, settings, out, force, resample, save_scenario, no_charts):
+    """What if a prior were different? Reweight the draws of the run in RUN_DIR to changed
+    priors (density ratio, Pareto-smoothed), write the what-if as a run directory and print
+    how the headline numbers move; says when a fresh run is needed instead."""
+    import time
+    started = time.perf_counter()
+    with _user_command("this run's draws; reweight a smaller run",
+                       published("no run directory was written", "the what-if run was")):
+        from .app.reweight import reweighted_run
+        from .inputs.whatif import parse_setting, whatif_name
+        if out is None:
+            name = whatif_name([parse_setting(text) for text in settings])
+            out = run_dir.with_name(f"{run_dir.name}-{name.removesuffix('.toml')}")
+        result, _ = reweighted_run(run_dir, settings, out, force, resample,
+                                   with_charts=not no_charts, scenario_path=save_scenario)
+    from .app.run_data import khat_text
+    from .faces.answer import summary_text
+    from .faces.compare import compare_runs
+    from .stored.rundir import read_run
+    r = result.reweighting
+    if r["resampled_despite_khat"]:
+        click.echo(f"warning: --resample: Pareto k-hat {khat_text(r['khat'])} is above "
+                   f"{r['khat_limit']:.2f}; the what-if's bands may be unreliable", err=True)
+    click.echo(f"simcore: {result.draws:,} worlds of {run_dir} reweighted to "
+               f"{', '.join(r['settings'])}\n")
+    click.echo(summary_text(result))
+    click.echo(f"\nReweighted: Pareto k-hat {khat_text(r['khat'])} (limit {r['khat_limit']:.2f}), "
+               f"effective sample size {r['ess']:,.0f} of {r['draws']:,}; multiply every MC "
+               f"error above by {r['mc_error_factor']:.2f}")
+    import shutil
+    comparison = compare_runs([read_run(run_dir), read_run(out)])
+    click.echo("\n" + comparison.text(shutil.get_terminal_size((120, 24)).columns).rstrip())
+    if save_scenario is not None:
+        click.echo(f"\nscenario written to {save_scenario}")
+    click.echo(f"\nwhat-if run written to {out}  ({time.perf_counter() - started:.1f} s)")
+
+
+@main.command()
 @click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
 @click.option("--vary", "varies", multiple=True, required=True,
               metavar="DRIVER.FIELD=V1,V2,...",

@@ -70,6 +70,15 @@ class Weights:
     ess: float                   # (sum w)^2 / sum w^2 of the smoothed weights
     excluded: int                # draws with likelihood 0 (a hard constraint fails)
 
+    def trusted(self, limit: float) -> bool:
+        """k-hat at or below ``limit``. A NaN k-hat (arviz-stats cannot fit the tail: most of
+        it tied at one ratio while a few draws carry far larger ones) is not trusted."""
+        return bool(self.khat <= limit)
+
+    @property
+    def khat_text(self) -> str:
+        return ("not estimable (tail tied)" if math.isnan(self.khat) else f"{self.khat:.2f}")
+
     @property
     def draws(self) -> int:
         return int(self.multiplicity.size)
@@ -84,7 +93,8 @@ class Weights:
         return np.repeat(np.arange(self.draws, dtype=np.int64), self.multiplicity)
 
     def summary(self) -> dict:
-        return {"khat": round(float(self.khat), 4), "ess": round(float(self.ess), 1),
+        return {"khat": None if math.isnan(self.khat) else round(float(self.khat), 4),
+                "ess": round(float(self.ess), 1),
                 "draws": self.draws, "excluded_by_constraints": self.excluded,
                 "distinct_draws_kept": int(np.count_nonzero(self.multiplicity)),
                 "mc_error_factor": round(self.mc_error_factor, 4)}
@@ -117,8 +127,13 @@ def importance_weights(log_ratios: np.ndarray) -> Weights:
     if not finite.any():
         raise ValueError("no draw is compatible with the observations")
     smoothed = np.full(log_ratios.shape, -np.inf)
-    kept, khat = psis(log_ratios[finite])
-    smoothed[finite] = kept
+    kept = log_ratios[finite]
+    if kept.max() == kept.min():
+        # Equal ratios wherever they are finite (a prior narrowed to part of a uniform's range,
+        # or a hard constraint alone): equal weights, no tail to smooth; k-hat 0.
+        smoothed[finite], khat = -math.log(kept.size), 0.0
+    else:
+        smoothed[finite], khat = psis(kept)
     weights = np.exp(smoothed)
     ess = float(weights.sum() ** 2 / np.square(weights).sum())
     return Weights(log_weights=smoothed, khat=khat,

@@ -58,10 +58,10 @@ def weights_for(priors, draws: int, seed: int, chunk_size: int, observations,
     limit = khat_limit(draws)
     summary = {**weights.summary(), "khat_limit": round(limit, 4),
                "observations": [s.observation.id for s in points.scored],
-               "resampled_despite_khat": bool(weights.khat > limit)}
-    if weights.khat > limit and not resample:
+               "resampled_despite_khat": not weights.trusted(limit)}
+    if not weights.trusted(limit) and not resample:
         raise SimcoreError(
-            f"--condition: Pareto k-hat {weights.khat:.2f} > {limit:.2f}: the observations "
+            f"--condition: Pareto k-hat {weights.khat_text} above {limit:.2f}: the observations "
             f"are too informative for importance weights of {draws:,} draws (effective sample "
             f"size {weights.ess:,.0f}); use more --draws or fewer observations, or pass "
             "--resample to go on with these weights anyway")

@@ -36,10 +36,10 @@ def _prepare(with_charts: bool) -> None:
 def draw_from_run(folder: Path, with_charts: bool) -> None:
     """``seed_comparison.csv`` and (``with_charts``) ``plots.STANDARD_SET`` into ``folder``,
     from its run.nc."""
-    from ..faces.plots import STANDARD_SET_GROUPS
+    from ..faces.plots import OPTIONAL_GROUPS, STANDARD_SET_GROUPS
     from ..faces.seed import write_comparison
     from ..stored.store import load_run
-    with load_run(folder, STANDARD_SET_GROUPS) as tree:
+    with load_run(folder, STANDARD_SET_GROUPS, optional=OPTIONAL_GROUPS) as tree:
         write_comparison(tree, folder)          # seed_comparison.csv (Q9)
         if with_charts:
             from ..faces.plots import draw_standard_set

@@ -68,7 +68,8 @@ def observed_groups(result: RunResult) -> dict[str, xr.Dataset]:
     observations (simcore.run.observed)."""
     if result.observation_points is None:
         return {}
-    return {"/observed": result.observation_points.dataset(result.observed)}
+    return {"/observed": result.observation_points.dataset(result.observed),
+            "/observations": result.observation_points.table_dataset()}
 
 
 def write_observation_tables(result: RunResult, folder: Path) -> dict:

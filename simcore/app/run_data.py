@@ -18,7 +18,9 @@ from ..inputs.lookahead import late_sources
 from ..inputs.observations import load_observations
 from ..run.observed import ObservationPoints
 from ..stored import contained, observation_files
+from ..stored.manifest import prior_copies
 from .conditioned import CONDITION_COPIES, weights_for
+from .reweight import base_of, reweighting_weights
 
 
 @dataclass
@@ -27,6 +29,8 @@ class RunData:
     source_draws: np.ndarray | None = None
     conditioning: dict | None = None
     condition_files: dict = field(default_factory=dict)
+    # A reweighted run's draws come from this prior set (the one its what-if extends).
+    proposal: object | None = None
     warnings: list[str] = field(default_factory=list)
 
     def attach(self, result, staging: Path | None = None) -> None:
@@ -48,7 +52,7 @@ class RunData:
         if self.conditioning is not None:
             c = self.conditioning
             lines.append(f"\nConditioned on {len(c['observations'])} observations: Pareto "
-                         f"k-hat {c['khat']:.2f} (limit {c['khat_limit']:.2f}), effective "
+                         f"k-hat {khat_text(c['khat'])} (limit {c['khat_limit']:.2f}), effective "
                          f"sample size {c['ess']:,.0f} of {c['draws']:,} "
                          f"({c['excluded_by_constraints']:,} worlds ruled out); multiply "
                          f"every MC error above by {c['mc_error_factor']:.2f}")
@@ -61,6 +65,10 @@ class RunData:
                          "the run's as-of 90% band" + (":" if flags else "."))
             lines += [f"  ! {line}" for line in flags]
         return lines
+
+
+def khat_text(value) -> str:
+    return "not estimable" if value is None else f"{value:.2f}"
 
 
 def prepare(priors, draws: int, seed: int, chunk_size: int, observations: Path | None,
@@ -82,7 +90,7 @@ def prepare(priors, draws: int, seed: int, chunk_size: int, observations: Path |
                                                  conditioning, resample)
         if data.conditioning["resampled_despite_khat"]:
             data.warnings.append(
-                f"--resample: Pareto k-hat {weights.khat:.2f} is above "
+                f"--resample: Pareto k-hat {weights.khat_text} is above "
                 f"{data.conditioning['khat_limit']:.2f}; the weights are used anyway and the "
                 "run's bands may be unreliable")
         data.source_draws = weights.source_draws()
@@ -104,5 +112,12 @@ def prepare_stored(run_dir: Path, manifest: dict, priors) -> RunData:
             raise SimcoreError(f"{run_dir}: a conditioned run without its observation copies")
         weights, _ = weights_for(priors, manifest["draws"], manifest["seed"],
                                  manifest["chunk_size"], observations, resample=True)
+        data.source_draws = weights.source_draws()
+    reweighting = manifest.get("reweighting")
+    if reweighting:
+        data.proposal = base_of(run_dir, manifest, prior_copies(run_dir, manifest))
+        weights, _ = reweighting_weights(data.proposal, priors, manifest["draws"],
+                                         manifest["seed"], resample=True,
+                                         settings=list(reweighting.get("settings", [])))
         data.source_draws = weights.source_draws()
     return data

@@ -3,10 +3,11 @@ random numbers, so differences between cells are the settings', not sampling noi
 table and heat maps of headline numbers per cell: what must be true for a milestone to come by
 a date.
 
-A cell is the prior file with ``--vary DRIVER.FIELD=V`` merged over it as a scenario file's
-entry would be. Every cell is validated before any is run, so a bad value writes nothing. Each
-cell's draws are kept in memory while its numbers are read (about 490 bytes per draw), then
-dropped: memory is one cell's, whatever the grid.
+A cell is the prior file with the what-if settings ``DRIVER.FIELD=V`` applied as ``simcore
+reweight --set`` applies them: a scenario file extending it (:mod:`simcore.inputs.whatif`).
+Every cell is validated before any is run, so a bad value writes nothing. Each cell's draws are
+kept in memory while its numbers are read (about 490 bytes per draw), then dropped: memory is
+one cell's, whatever the grid.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import datetime as dt
 import itertools
 import json
 import math
-import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +26,10 @@ import pandas as pd
 from .. import __version__
 from ..analysis.headline import INDICATOR_YEAR
 from ..base.csvfiles import write_csv
-from ..base.errors import SimcoreError
+from ..base.errors import PriorError, SimcoreError
 from ..base.interrupts import raise_pending
 from ..inputs.priors import PriorSet, load_priors
+from ..inputs.whatif import SET_OPTION, Setting, parse_setting, whatif_priors
 from ..model import MODEL_DRIVERS, PROFILES
 from ..run import engine
 from ..run.engine import RunResult
@@ -35,6 +37,7 @@ from ..stored import store
 from ..stored.publish import MARKER
 
 FREE_PROFILE = "no_hardware"     # a free user: no hardware of their own
+VARY_OPTION = "--vary"
 
 
 def _median_year(result: RunResult, event: str, profile: str | None = None) -> float:
@@ -67,48 +70,52 @@ NUMBERS = {
 class Vary:
     driver: str
     field: str
-    values: tuple
+    values: tuple[float, ...]
 
     @property
     def label(self) -> str:
         return f"{self.driver}.{self.field}"
 
 
-def _value(text: str, option: str):
-    """A value as TOML reads it (numbers, booleans, quoted strings); a bare word (a family
-    name) as itself."""
+@contextmanager
+def _named_vary():
+    """The what-if settings' errors (simcore.inputs.whatif names ``--set``) as --vary's."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        if text.replace("_", "").isalnum():
-            return text
-        raise SimcoreError(f"--vary {option}: cannot read the value {text!r}") from None
+        yield
+    except PriorError as err:
+        if err.file != SET_OPTION:
+            raise
+        raise PriorError(VARY_OPTION, err.entry, err.field, err.message) from None
 
 
 def parse_vary(option: str) -> Vary:
     """``DRIVER.FIELD=V1,V2,...``; a one-line error (exit 2) for anything else."""
     target, equals, values = option.partition("=")
-    driver, dot, field = target.strip().partition(".")
     items = [v.strip() for v in values.split(",")] if equals else []
-    if not (driver and dot and field) or not items or "" in items:
-        raise SimcoreError(f"--vary {option}: expected DRIVER.FIELD=V1,V2,... (e.g. "
+    if not items or "" in items:
+        raise SimcoreError(f"{VARY_OPTION} {option}: expected DRIVER.FIELD=V1,V2,... (e.g. "
                            "alg_halving_years.median=0.6,0.8,1.2)")
-    return Vary(driver, field, tuple(_value(v, option) for v in items))
+    with _named_vary():
+        settings = [parse_setting(f"{target}={item}") for item in items]
+    return Vary(settings[0].driver, settings[0].field, tuple(s.value for s in settings))
 
 
 def cell_priors(priors_path: Path, varies: list[Vary]) -> list[tuple[tuple, PriorSet]]:
-    """Every cell's settings (one value per Vary) and its validated priors, in grid order."""
+    """Every cell's settings (one value per Vary) and its validated priors, in grid order:
+    the prior file with the cell's what-if settings (simcore.inputs.whatif) applied."""
     labels = [v.label for v in varies]
     twice = [label for label in labels if labels.count(label) > 1]
     if twice:
-        raise SimcoreError(f"--vary {twice[0]}: varied twice; give all its values in one --vary")
+        raise SimcoreError(f"{VARY_OPTION} {twice[0]}: varied twice; give all its values in "
+                           "one --vary")
+    required = set(MODEL_DRIVERS)
+    base = load_priors(priors_path, required=required)
     cells = []
     for values in itertools.product(*(v.values for v in varies)):
-        overrides: dict[str, dict] = {}
-        for vary, value in zip(varies, values, strict=True):
-            overrides.setdefault(vary.driver, {})[vary.field] = value
-        cells.append((values, load_priors(priors_path, required=set(MODEL_DRIVERS),
-                                          overrides=overrides)))
+        settings = [Setting(v.driver, v.field, value)
+                    for v, value in zip(varies, values, strict=True)]
+        with _named_vary():
+            cells.append((values, whatif_priors(base, settings, required=required)))
     return cells
 
 

@@ -22,13 +22,11 @@ The tornado chart is computed at report time: 1 + 2D model evaluations of the ru
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 import math
 import os
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,7 +38,6 @@ from ..analysis.sensitivity.given import MIN_DRAWS
 from ..analysis.sensitivity.targets import ALL_PROFILES
 from ..analysis.sensitivity.tornado import swings
 from ..base.errors import RunDirError
-from ..base.limits import MAX_CHART_PIXELS
 from ..stored.publish import write_bytes_atomic
 from ..stored.rundir import StoredRun, read_run
 from . import plots
@@ -58,7 +55,8 @@ from .formatting import (
 )
 from .formatting import significant as _sig
 from .plots.tornado import tornado_chart
-from .report_page import Chart, Code, Num, Section, Table, Term
+from .report_observations import observations_section
+from .report_page import Chart, Code, Num, Section, Table, Term, png_chart
 
 TEMPLATE = "report.html.j2"
 DPI = 110
@@ -512,39 +510,12 @@ def q9(run: StoredRun) -> Section:
 # Charts
 
 
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of a well-formed PNG of a chart's size, None for anything else (a corrupt
-    chart is redrawn rather than shown broken; a few bytes may declare billions of pixels, so
-    the size is checked before anything is decoded)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # refused below
-            image = Image.open(io.BytesIO(data))
-        with image:
-            if image.format != "PNG" or image.width * image.height > MAX_CHART_PIXELS:
-                return None
-            image.load()
-            return image.size
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-            SyntaxError):
-        return None
-
-
-def _uri(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
 def figure_png(figure, dpi: int = DPI) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 6})
     return buffer.getvalue()
 
 
-def _chart(name: str, title: str, data: bytes, origin: str) -> Chart | None:
-    size = _png_size(data)
-    return Chart(name, title, _uri(data), origin, *size) if size else None
 
 
 def run_charts(run: StoredRun) -> tuple[list[Chart], list[str]]:
@@ -557,12 +528,12 @@ def run_charts(run: StoredRun) -> tuple[list[Chart], list[str]]:
     for name, spec in plots.CHARTS.items():
         title = f"{spec.question}: {spec.description}"
         data = run.chart_png(name)
-        chart = _chart(name, title, data, "from the run folder") if data is not None else None
+        chart = png_chart(name, title, data, "from the run folder") if data is not None else None
         if chart is None:
             if data is not None:
                 notes.append(f"{name}.png in the run folder is not a readable PNG; it was "
                              "drawn again from run.nc.")
-            chart = _chart(name, title, figure_png(plots.draw(run.tree(), name)),
+            chart = png_chart(name, title, figure_png(plots.draw(run.tree(), name)),
                            "drawn from run.nc for this report")
         charts.append(chart)
     return charts, notes
@@ -581,7 +552,7 @@ def tornado_charts(run: StoredRun) -> list[Chart]:
         if not ((table["output"] == output) & (table["profile"] == profile)).any():
             continue
         figure = tornado_chart(table, output, profile, y, horizon_year=horizon)
-        chart = _chart(f"tornado_{output}", f"Tornado: {output.replace('_', ' ')}"
+        chart = png_chart(f"tornado_{output}", f"Tornado: {output.replace('_', ' ')}"
                        + (f", {PROFILE_WORDS[profile]}, {y}" if y else ""),
                        figure_png(figure), "computed for this report")
         if chart:
@@ -681,7 +652,7 @@ def comparison_context(comparison) -> dict:
                                 [[str(v) for v in row] for row in frame.itertuples(index=False)],
                                 title))
         blocks.append({"run": run, "tables": tables})
-    chart = _chart("compare", "Event medians and film-time medians, baseline → other runs",
+    chart = png_chart("compare", "Event medians and film-time medians, baseline → other runs",
                    chart_png(comparison), "computed for this report")
     return {"baseline": comparison.baseline.name, "blocks": blocks, "chart": chart}
 
@@ -710,6 +681,9 @@ def render_report(run: StoredRun, compare_with: Sequence[StoredRun] = ()) -> str
     charts, chart_notes = run_charts(run)
     sections = [q1(t), *q2_q3(t), q4(t), q5(t, profiles), q6(t, profiles), q7(t, profiles),
                 q8(run, t, profiles, tornado_charts(run)), q9(run)]
+    observed = observations_section(run)
+    if observed is not None:
+        sections.append(observed)
     by_id = {s.question: s for s in sections}
     extra = []
     for chart in charts:   # each chart beside the answer it illustrates

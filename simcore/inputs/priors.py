@@ -14,7 +14,6 @@ import hashlib
 import math
 import os
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -385,20 +384,12 @@ def time_grid(priors: PriorSet) -> np.ndarray:
     return np.linspace(0.0, steps * priors.meta.time_step_years, steps + 1)
 
 
-OVERRIDES_LABEL = "--vary"
-
-
-def load_priors(path: str | Path, required: set[str] | None = None,
-                overrides: Mapping[str, Mapping[str, Any]] | None = None) -> PriorSet:
+def load_priors(path: str | Path, required: set[str] | None = None) -> PriorSet:
     """Load, merge and validate a prior file and the files it extends.
 
     ``required``: driver names the model reads. Any other name is an error (with a hint), and so
     is a required name that the merged file does not define, unless the model's spec gives it a
     default (an optional driver: left out, every draw takes the default).
-
-    ``overrides``: driver -> field -> value, merged last as a scenario file's entries would be
-    (``simcore sweep``'s cells); errors name them as from "--vary". The files' digests and
-    copies are those of the files alone.
     """
     path = Path(path)
     chain = _chain(path)
@@ -430,13 +421,6 @@ def load_priors(path: str | Path, required: set[str] | None = None,
             drivers[name] = _validate_driver(file, name, raw_entries[name])
         if "correlations" in data:
             _validate_correlations(file, data["correlations"], drivers, correlations)
-    for name, fields in (overrides or {}).items():
-        if name not in raw_entries:
-            known = set(raw_entries) if required is None else required
-            raise PriorError(OVERRIDES_LABEL, f"drivers.{name}", None,
-                             f"unknown driver{_did_you_mean(name, known)}")
-        raw_entries[name] = _merge_entry(raw_entries[name], dict(fields))
-        drivers[name] = _validate_driver(OVERRIDES_LABEL, name, raw_entries[name])
     top = str(chain[-1][0])
     meta_fields.pop("extends", None)
     try:

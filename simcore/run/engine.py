@@ -65,6 +65,7 @@ class RunResult:
     observed: np.ndarray | None = None
     observation_points: ObservationPoints | None = None
     conditioning: dict | None = None  # weights' summary of a conditioned run (manifest)
+    reweighting: dict | None = None   # weights' summary of a what-if by reweighting (manifest)
     engine: dict | None = None        # where the chunks were computed, if not here (manifest)
     timings: dict[str, float] = field(default_factory=dict)
     _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,

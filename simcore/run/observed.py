@@ -108,6 +108,30 @@ class ObservationPoints:
             coords={"point": list(self.names), "series": ("point", list(self.series)),
                     "years_after_as_of": ("point", self.t)})
 
+    def table_dataset(self):
+        """run.nc's /observations group: the scored observations themselves (what charts draw
+        over the fans): id, measure, profile, decimal year, value or interval (NaN where not
+        given), quality tier, and whether the run compares it with its as-of value."""
+        import xarray as xr
+
+        rows = [s.observation for s in self.scored]
+
+        def number(v):
+            return np.nan if v is None else float(v)
+        text = {"id": [o.id for o in rows], "measures": [o.measures for o in rows],
+                "profile": [o.profile or "all" for o in rows],
+                "quality": [o.quality for o in rows]}
+        return xr.Dataset(
+            {**{k: ("observation", np.array(v, dtype=object)) for k, v in text.items()},
+             "year": ("observation", np.array([o.year for o in rows], dtype=float)),
+             "value": ("observation", np.array([number(o.value) for o in rows])),
+             "low": ("observation", np.array([number(o.low) for o in rows])),
+             "high": ("observation", np.array([number(o.high) for o in rows])),
+             "compared_at_as_of": ("observation",
+                                   np.array([s.as_of for s in self.scored], dtype=np.int8))},
+            attrs={"description": "the observations this run ranks (observations.csv has "
+                                  "their ranks), in the model's units"})
+
     def evaluate(self, drivers: np.ndarray, clock: np.ndarray, as_of_year: float) -> np.ndarray:
         """Base-2 logs of every point for each row of ``drivers`` (rows x DRIVER_ORDER, the
         engine's chunk) with its regime ``clock``: (rows, points)."""

@@ -136,6 +136,15 @@ OPTIONAL = {
         {"output": TEXT, "profile": TEXT, "year": or_empty(INTEGER), "driver": TEXT,
          "method": TEXT, "index": FINITE, "rank": or_empty(INTEGER)},
         newer={"draws": INTEGER}),
+    # Observations the run ranks (issue 16): empty cells where a row has no value, interval,
+    # percentile (events) or flag.
+    "observations.csv": Schema(
+        {"id": TEXT, "measures": TEXT, "profile": TEXT, "date": TEXT, "compared_at": TEXT,
+         "quality": TEXT, "value": or_empty(NUMBER), "low": or_empty(NUMBER),
+         "high": or_empty(NUMBER), "p10": or_empty(NUMBER), "p50": or_empty(NUMBER),
+         "p90": or_empty(NUMBER), "pit": or_empty(PROBABILITY),
+         "pit_low": or_empty(PROBABILITY), "pit_high": or_empty(PROBABILITY),
+         "p_happened": or_empty(PROBABILITY), "flag": or_empty(TEXT)}),
     "sensitivity_dominant.csv": Schema(
         # No runner-up when a single driver is uncertain.
         {"output": TEXT, "profile": TEXT, "year": INTEGER, "driver": TEXT, "index": FINITE,

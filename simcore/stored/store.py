@@ -121,6 +121,7 @@ def run_provenance(result: RunResult) -> dict:
         "timings_seconds": {k: round(v, 4) for k, v in result.timings.items()},
         **({"until_mcse": result.stopping} if result.stopping else {}),
         **({"conditioning": result.conditioning} if result.conditioning else {}),
+        **({"reweighting": result.reweighting} if result.reweighting else {}),
         **({"engine": result.engine} if result.engine else {}),
     }
 
@@ -266,10 +267,12 @@ def copy_prior_files(priors, folder: Path) -> list[dict]:
     return entries
 
 
-def load_run(run_dir: str | Path, groups: tuple[str, ...] | None = None) -> xr.DataTree:
+def load_run(run_dir: str | Path, groups: tuple[str, ...] | None = None,
+             optional: tuple[str, ...] = ()) -> xr.DataTree:
     """The stored run as a DataTree (groups prior, trajectories, events, sensitivity;
     provenance in attrs), or only the root and ``groups`` (e.g. ``"trajectories/paths"``):
-    opening /prior's 47 variables is most of the time open_datatree takes.
+    opening /prior's 47 variables is most of the time open_datatree takes. Groups also in
+    ``optional`` are left out when the run has none.
 
     run.nc is read as a regular file inside ``run_dir``, never through a link
     (:mod:`.contained`; FileNotFoundError if missing, RunDirError if it is anything else)."""
@@ -293,9 +296,14 @@ def load_run(run_dir: str | Path, groups: tuple[str, ...] | None = None) -> xr.D
                         closers.append(node._close)
                         node.set_close(None)
             else:
-                parts = {"/": xr.open_dataset(opened(), engine="h5netcdf"),
-                         **{f"/{g}": xr.open_dataset(opened(), group=g, engine="h5netcdf")
-                            for g in groups}}
+                parts = {"/": xr.open_dataset(opened(), engine="h5netcdf")}
+                for g in groups:
+                    try:
+                        parts[f"/{g}"] = xr.open_dataset(opened(), group=g, engine="h5netcdf")
+                    except OSError:
+                        if g not in optional:
+                            raise
+                        handles.pop().close()
                 closers += [part.close for part in parts.values()]
                 tree = xr.DataTree.from_dict(parts)
     except BaseException:

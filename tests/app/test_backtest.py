@@ -110,3 +110,46 @@ def test_each_origin_run_verifies_bit_for_bit(backtest_run):
     report = verify_run(backtest_run / "2025-06")
     assert report.identical, report.text()
     assert "observations.csv" in report.compared
+
+
+def test_an_origin_run_reports_the_backtest_scores_and_chart(backtest_run, tmp_path):
+    out = tmp_path / "report.html"
+    done = invoke("report", backtest_run / "2025-06", "--out", out)
+    assert done.exit_code == 0, done.output
+    page = out.read_text()
+    section = page[page.index('id="observations"'):]
+    section = section[:section.index("</section>")]
+    assert "Back-test scores: this origin (2025-06)" in section
+    assert 'id="chart-backtest"' in section
+    summary = pd.read_csv(backtest_run / "scores_summary.csv")
+    shown = summary[summary["origin"].astype(str).isin(["2025-06", "all"])]
+    rows = re.findall(r"<tr><td>(2025-06|all)</td><td>([a-z_0-9]+)</td>", section)
+    assert len(rows) == len(shown)
+    assert {m for _, m in rows} == set(shown["measures"])
+
+
+def test_ctrl_c_in_the_second_origin_leaves_no_backtest_folder(tmp_path, monkeypatch):
+    from simcore.app import backtest
+
+    priors_dir = backtest_priors(tmp_path, "2024-06", source_date="2024-01")
+    shutil.copy(priors_dir / "2024-06.toml", priors_dir / "2025-06.toml")
+    (priors_dir / "2025-06.toml").write_text((priors_dir / "2024-06.toml").read_text().replace(
+        'as_of = "2024-06"', 'as_of = "2025-06"', 1))
+    written = []
+    real = backtest.write_run
+
+    def second_interrupted(result, folder, **kwargs):
+        if written:
+            raise KeyboardInterrupt
+        written.append(folder)
+        return real(result, folder, **kwargs)
+
+    monkeypatch.setattr(backtest, "write_run", second_interrupted)
+    out = tmp_path / "bt"
+    result = invoke("backtest", "--origin", "2024-06", "--origin", "2025-06", "--priors-dir",
+                    priors_dir, "--draws", 300, "--out", out, "--no-charts")
+    assert result.exit_code == 130, result.output
+    assert written, "the first origin was not written before the interrupt"
+    assert result.stderr.startswith("interrupted: ")
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -49,6 +49,7 @@ from .registry import (
                             CHARTS,
                             DEFAULT_SEED,
                             FORMATS,
+                            OPTIONAL_GROUPS,
                             STANDARD_SET,
                             STANDARD_SET_GROUPS,
                             Chart,
@@ -67,7 +68,8 @@ from .scenarios import scenario_chart, scenario_event_chart, scenario_headlines
 __all__ = [
     "BAND_ALPHAS", "BANDS", "CHARTS", "DEFAULT_SEED", "DPI", "FAN_SPECS", "FORMATS",
     "PROFILE_COLOURS", "PROFILE_WORDS", "REQUIREMENT_COLOURS", "REQUIREMENT_WORDS",
-    "SCENARIO_COLOURS", "STANDARD_SET", "STANDARD_SET_GROUPS", "THRESHOLD_WORDS", "Chart",
+    "SCENARIO_COLOURS", "STANDARD_SET", "STANDARD_SET_GROUPS", "OPTIONAL_GROUPS",
+    "THRESHOLD_WORDS", "Chart",
     "ChartError", "EventCurve", "FanSpec", "as_of_line", "as_of_year", "binding_chart",
     "chart_names", "check_names", "cut_break_chart", "draw", "draw_charts", "draw_standard_set",
     "event_curve", "event_curves", "event_times", "fan_chart", "film_cost_chart",

@@ -332,7 +332,44 @@ def _fan_panel(ax, run: xr.DataTree, output: str, profile: str | None = None,
                         * spec.scale, color=PROFILE_COLOURS[other], linewidth=1.1,
                         linestyle="--", gid=f"comparison:{output}:{other}",
                         label=f"{PROFILE_WORDS[other]}: median world")
-    ax.set_xlim(years[0] - 0.3, years[-1] + 0.3)
+    start = observation_points(ax, run, output, profile, spec.scale)
+    ax.set_xlim(min(years[0], start) - 0.3, years[-1] + 0.3)
+
+
+# Observations over the fans: a marker per quality tier (simcore/inputs/observations.py); the
+# run's observations.csv says where each falls in the run (PIT, flag).
+TIER_MARKERS = {"first-party": "o", "independent": "s", "press": "^", "estimate": "D"}
+
+
+def observation_points(ax, run: xr.DataTree, output: str, profile: str | None,
+                       scale: float = 1.0) -> float:
+    """The run's observations of ``output`` (and ``profile``) as points (intervals as bars) at
+    their dates, labelled by tier; returns the earliest year drawn (inf if none)."""
+    if "observations" not in run.children:
+        return np.inf
+    table = run["observations"].to_dataset()
+    wanted = (table["measures"].values == output) & np.isin(
+        table["profile"].values, [profile or "all", "all"] if profile is None
+        else [profile])
+    if not wanted.any():
+        return np.inf
+    years = table["year"].values[wanted]
+    value, low, high = (table[k].values[wanted] * scale for k in ("value", "low", "high"))
+    tiers = table["quality"].values[wanted]
+    centre = np.where(np.isnan(value), np.sqrt(low * high), value)
+    for tier, marker in TIER_MARKERS.items():
+        mine = tiers == tier
+        if not mine.any():
+            continue
+        bars = ~np.isnan(low[mine]) & ~np.isnan(high[mine])
+        if bars.any():
+            ax.vlines(years[mine][bars], low[mine][bars], high[mine][bars], color="#222222",
+                      linewidth=0.9, alpha=0.8, gid=f"observed-interval:{output}:{tier}")
+        ax.scatter(years[mine], centre[mine], marker=marker, s=26, facecolor="white",
+                   edgecolor="#111111", linewidth=1.1, zorder=5,
+                   gid=f"observed:{output}:{profile or 'all'}:{tier}",
+                   label=f"observed ({tier})")
+    return float(np.nanmin(years))
 
 
 def _finish_fan(ax, run, kind: str, ylabel: str | None, title: str | None,
