@@ -502,14 +502,14 @@ def sweep(priors, varies, draws, seed, chunk_size, out, force, no_charts, quiet,
         from .run.engine import DEFAULT_CHUNK_SIZE
         from .stored import store
         parsed = [sweeping.parse_vary(v) for v in varies]
-        cells = sweeping.cell_priors(priors, parsed)
+        base, cells = sweeping.cell_priors(priors, parsed)
         out = out or sweeping.default_sweep_dir(priors, seed)
         store.check_run_dir(out, force)
         chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
         with _chunk_source(engine, scheduler) as chunks:
             table = sweeping.run_cells(cells, parsed, draws, seed, chunk_size, chunks)
             where = chunks.describe() if chunks is not None else {"name": "local"}
-        sweeping.write_sweep(table, parsed, cells[0][1], out, force, not no_charts,
+        sweeping.write_sweep(table, parsed, base, out, force, not no_charts,
                              {"draws": draws, "seed": seed, "chunk_size": chunk_size,
                               "engine": where})
     if quiet:

@@ -100,9 +100,11 @@ def parse_vary(option: str) -> Vary:
     return Vary(settings[0].driver, settings[0].field, tuple(s.value for s in settings))
 
 
-def cell_priors(priors_path: Path, varies: list[Vary]) -> list[tuple[tuple, PriorSet]]:
-    """Every cell's settings (one value per Vary) and its validated priors, in grid order:
-    the prior file with the cell's what-if settings (simcore.inputs.whatif) applied."""
+def cell_priors(priors_path: Path, varies: list[Vary]
+                ) -> tuple[PriorSet, list[tuple[tuple, PriorSet]]]:
+    """The prior file's priors, and every cell's settings (one value per Vary) and validated
+    priors in grid order: the prior file with the cell's what-if settings
+    (simcore.inputs.whatif) applied."""
     labels = [v.label for v in varies]
     twice = [label for label in labels if labels.count(label) > 1]
     if twice:
@@ -116,7 +118,7 @@ def cell_priors(priors_path: Path, varies: list[Vary]) -> list[tuple[tuple, Prio
                     for v, value in zip(varies, values, strict=True)]
         with _named_vary():
             cells.append((values, whatif_priors(base, settings, required=required)))
-    return cells
+    return base, cells
 
 
 def run_cells(cells: list[tuple[tuple, PriorSet]], varies: list[Vary], draws: int, seed: int,

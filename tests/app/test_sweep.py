@@ -47,6 +47,8 @@ def test_a_2x2_sweep_equals_four_separate_runs(tmp_path):
     assert manifest["vary"] == {"alg_halving_years.median": list(HALVING),
                                 "alg_max_gain.median": list(GAIN)}
     assert manifest["seed"] == SEED and manifest["draws"] == DRAWS
+    # The prior file swept over, not a cell's what-if file
+    assert [f.name for f in (out / "priors").rglob("*.toml")] == ["baseline.toml"]
     free_1d = set()
     for (halving, gain), cell in zip([(h, g) for h in HALVING for g in GAIN],
                                      table.itertuples(), strict=True):
