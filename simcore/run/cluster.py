@@ -89,7 +89,11 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
     cluster without workers or one whose packages differ from this machine's."""
     import logging
 
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError("--engine dask needs Dask: pip install 'simcore[cluster]' (dask "
+                           "and distributed)") from None
 
     # Dask's own warnings (a worker lost, a task rescheduled) would break the one-line exits.
     logging.getLogger("distributed").setLevel(logging.ERROR)
