@@ -125,7 +125,8 @@ def reweighting_weights(base: PriorSet, target: PriorSet, draws: int, seed: int,
                "changed_drivers": changed, "resampled_despite_khat": not weights.trusted(limit)}
     if not weights.trusted(limit) and not resample:
         raise NeedsFullRun(
-            f"Pareto k-hat {weights.khat_text} above {limit:.2f}: too few of the run's "
+            f"Pareto k-hat {weights.khat_text} above {limit:.2f} and weights up to "
+            f"{weights.max_weight_ratio:.0f}x their mean: too few of the run's "
             f"{draws:,} draws carry the changed priors' mass (effective sample size "
             f"{weights.ess:,.0f}); run the what-if afresh (--save-scenario writes its prior "
             "file), or pass --resample to go on anyway")
