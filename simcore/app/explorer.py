@@ -37,6 +37,8 @@ from .run_data import khat_text
 FRESH_DRAWS = 100_000           # the issue's floor for a fresh run after each change
 DEFAULT_SEED = 20261125         # simcore run's default seed: the CLI reproduces the page
 TOP_DRIVERS = 8
+# The sensitivity targets the page's charts and answers are about (Q5, Q6, Q7).
+HEADLINE_OUTPUTS = ("film_days", "free_film_within_", "novel_to_movie_")
 CHART_NAMES = ("film_days", "film_events", "novel_to_movie")   # Q5, Q6, Q7
 # Paths kept for the fan charts' sample lines (as simcore run stores by default).
 CHART_PATHS = engine.DEFAULT_PATHS
@@ -76,6 +78,7 @@ class Control:
     family: str
     fields: dict[str, float]
     description: str = ""
+    interval: float = 0.9       # the mass between a lognormal's low and high
 
     @property
     def spread_words(self) -> str:
@@ -83,7 +86,8 @@ class Control:
         the 90% interval ends)."""
         f = self.fields
         if self.family == "lognormal" and {"median", "low", "high"} <= f.keys():
-            return f"median {f['median']:g}, 90% interval {f['low']:g} – {f['high']:g}"
+            return (f"median {f['median']:g}, {self.interval:.0%} interval {f['low']:g} – "
+                    f"{f['high']:g}")
         return ", ".join(f"{k} {v:g}" for k, v in f.items())
 
 
@@ -100,15 +104,18 @@ def scenario_files(root: Path) -> list[Path]:
 
 
 def numeric_fields(dist) -> dict[str, float]:
+    """A distribution's numbers a page offers to change (a lognormal's ``interval``, what its
+    low and high mean, stays as the file has it)."""
     return {k: float(v) for k, v in dist.model_dump().items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "interval"}
 
 
 def rank_drivers(table, priors: PriorSet, n: int = TOP_DRIVERS) -> list[str]:
-    """Drivers by their largest |Spearman| index over the run's given-data targets
-    (sensitivity.csv), uncertain ones only, best first."""
-    rows = table[(table["method"] == "spearman") & table["index"].notna()]
-    score = rows.assign(size=rows["index"].abs()).groupby("driver")["size"].max()
+    """Drivers by their mean |Spearman| index over the headline targets (Q5-Q7) of the run's
+    given-data sensitivity (sensitivity.csv), uncertain ones only, best first."""
+    headline = table["output"].astype(str).str.startswith(HEADLINE_OUTPUTS)
+    rows = table[headline & (table["method"] == "spearman") & table["index"].notna()]
+    score = rows.assign(size=rows["index"].abs()).groupby("driver")["size"].mean()
     ranked = [d for d in score.sort_values(ascending=False).index
               if d in priors.drivers and not priors.drivers[d].dist.is_constant]
     return ranked[:n]
@@ -219,7 +226,8 @@ class Explorer:
         self.sensitivity_table = None      # a new base ranks itself from its own draws
         return [Control(name, self.base.drivers[name].family,
                         numeric_fields(self.base.drivers[name].dist),
-                        self.base.drivers[name].text.description or "")
+                        self.base.drivers[name].text.description or "",
+                        getattr(self.base.drivers[name].dist, "interval", 0.9))
                 for name in rank_drivers(table, self.base)]
 
     def _run(self, priors: PriorSet, kind: str, label: str, source_draws=None,

@@ -55,6 +55,7 @@ def test_controls_are_the_top_ranked_uncertain_drivers_with_their_prior_fields(e
             assert getattr(dist, field) == value
     lognormal = next(c for c in explorer.controls if c.family == "lognormal")
     f = lognormal.fields
+    assert list(f) == ["median", "low", "high"]
     assert lognormal.spread_words == (f"median {f['median']:g}, 90% interval "
                                       f"{f['low']:g} – {f['high']:g}")
 
@@ -155,3 +156,17 @@ def test_headline_rows_follow_the_profile(explorer):
     rows = {p: explorer.headline_rows(result, p) for p in PROFILES}
     assert all(len(r) >= 3 for r in rows.values())
     assert len({tuple(r) for r in rows.values()}) > 1
+
+
+def test_drivers_are_ranked_by_the_headline_targets_only(explorer):
+    import pandas as pd
+    names = [n for n, d in explorer.base.drivers.items() if not d.dist.is_constant][:3]
+    fixed = next(n for n, d in explorer.base.drivers.items() if d.dist.is_constant)
+    rows = [("coherent_shot_seconds", names[0], 0.99), ("film_days", names[1], 0.5),
+            ("novel_to_movie_possible", names[2], -0.7), ("film_days", names[0], 0.01),
+            ("film_days", fixed, 0.9), ("film_days", names[2], 0.6)]
+    table = pd.DataFrame([{"output": o, "driver": d, "method": m, "index": i}
+                          for o, d, i in rows for m in ("spearman", "prcc")])
+    table.loc[table["method"] == "prcc", "index"] = 0.0
+    assert rank_drivers(table, explorer.base) == [names[2], names[1], names[0]]
+    assert rank_drivers(table, explorer.base, n=1) == [names[2]]

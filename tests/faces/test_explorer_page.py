@@ -108,9 +108,9 @@ def _input(browser, css_class: str, tag: str = "input"):
 
 
 def _type(element, text: str) -> None:
+    """Replace what the box holds by ``text``, typed, and press Enter."""
     from selenium.webdriver.common.keys import Keys
-    element.send_keys(Keys.CONTROL, "a")
-    element.send_keys(Keys.DELETE)
+    element.parent.execute_script("arguments[0].value = '';", element)
     element.send_keys(text + Keys.ENTER)
 
 
