@@ -52,7 +52,7 @@ def _profiled(fn, top: int = 12) -> str:
 
 
 def bench_explore(repeats: int, profile: bool) -> dict:
-    from simcore.app.explorer import Explorer
+    from simcore.app.explorer import CHART_DPI, Explorer
     from simcore.faces.plots import write_png
 
     started = time.perf_counter()
@@ -61,9 +61,8 @@ def bench_explore(repeats: int, profile: bool) -> dict:
     values = [f"{v:.3f}" for v in (0.70, 0.75, 0.85, 0.90, 0.95, 0.72, 0.88)]
     driver = "alg_halving_years.median"
 
-    def charts(view) -> None:
-        for figure in explorer.figures(view.result).values():
-            write_png(figure, io.BytesIO())
+    def charts(view) -> None:      # what the page shows: PNGs at its resolution
+        explorer.chart_pngs(view.result)
 
     preview, fresh, change_only = [], [], []
     for value in values[:repeats]:
@@ -89,7 +88,7 @@ def bench_explore(repeats: int, profile: bool) -> dict:
         figures = explorer.figures(view.result)
         t2 = time.perf_counter()
         for figure in figures.values():
-            write_png(figure, io.BytesIO())
+            write_png(figure, io.BytesIO(), CHART_DPI)
         parts.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
     out["fresh_parts_s"] = {"engine": _median([p[0] for p in parts]),
                             "figures": _median([p[1] for p in parts]),

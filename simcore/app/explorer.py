@@ -42,6 +42,7 @@ HEADLINE_OUTPUTS = ("film_days", "free_film_within_", "novel_to_movie_")
 CHART_NAMES = ("film_days", "film_events", "novel_to_movie")   # Q5, Q6, Q7
 # Paths kept for the fan charts' sample lines (as simcore run stores by default).
 CHART_PATHS = engine.DEFAULT_PATHS
+CHART_DPI = 90      # on screen, beside the controls: smaller than a run's 110-dpi files
 _SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -145,6 +146,20 @@ def figures(result: RunResult) -> dict:
     return {name: draw(tree, name) for name in CHART_NAMES}
 
 
+def chart_pngs(result: RunResult, dpi: int = CHART_DPI) -> dict[str, bytes]:
+    """The headline charts as PNG files' bytes (the fast writer simcore run uses)."""
+    import io
+
+    from ..faces.plots import write_png
+
+    pngs = {}
+    for name, figure in figures(result).items():
+        buffer = io.BytesIO()
+        write_png(figure, buffer, dpi)
+        pngs[name] = buffer.getvalue()
+    return pngs
+
+
 @dataclass
 class Explorer:
     """One warm process's base forecast and what a change of it gives."""
@@ -192,6 +207,10 @@ class Explorer:
     @staticmethod
     def figures(result: RunResult) -> dict:
         return figures(result)
+
+    @staticmethod
+    def chart_pngs(result: RunResult) -> dict[str, bytes]:
+        return chart_pngs(result)
 
     @staticmethod
     def headline_rows(result: RunResult, profile: str) -> list[tuple[str, str]]:

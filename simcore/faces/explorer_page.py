@@ -17,8 +17,6 @@ from ..base.errors import SimcoreError
 from ..model import PROFILES
 from .formatting import PROFILE_HEADINGS
 
-CHART_DPI = 90
-
 
 def _number_text(value: float) -> str:
     short = f"{value:g}"
@@ -46,8 +44,7 @@ def explorer_page(explorer):
     message = pn.pane.HTML(_line("message", ""))
     headline = pn.pane.HTML("")
     answer = pn.pane.HTML("")
-    charts = {name: pn.pane.Matplotlib(None, dpi=CHART_DPI, tight=False, format="png",
-                                       sizing_mode="stretch_width")
+    charts = {name: pn.pane.PNG(None, sizing_mode="stretch_width")
               for name in explorer.chart_names}
     profile = pn.widgets.Select(name="Profile", value=PROFILES[0],
                                 options={PROFILE_HEADINGS[p]: p for p in PROFILES})
@@ -66,13 +63,13 @@ def explorer_page(explorer):
     download = pn.widgets.FileDownload(label="Download report", filename="report.html",
                                        callback=lambda: _report(), button_type="success")
 
-    def show(view, figures) -> None:
+    def show(view, pngs) -> None:
         state["view"] = view
         label.object = _line("view-label", view.label)
         headline.object = _rows_html(explorer.headline_rows(view.result, profile.value))
         answer.object = f'<pre id="answer">{html.escape(view.answer)}</pre>'
-        for name, figure in figures.items():
-            charts[name].object = figure
+        for name, png in pngs.items():
+            charts[name].object = png
 
     def build_controls() -> None:
         inputs.clear()
@@ -91,7 +88,7 @@ def explorer_page(explorer):
         controls_box.objects = cards
 
     async def draw(view):
-        return view, await asyncio.to_thread(explorer.figures, view.result)
+        return view, await asyncio.to_thread(explorer.chart_pngs, view.result)
 
     async def on_change(*_events) -> None:
         state["generation"] += 1
@@ -156,7 +153,7 @@ def explorer_page(explorer):
     profile.param.watch(on_profile, "value")
     save.on_click(on_save)
     build_controls()
-    show(explorer.base_view, explorer.figures(explorer.base_view.result))
+    show(explorer.base_view, explorer.chart_pngs(explorer.base_view.result))
 
     sidebar = pn.Column(
         pn.pane.HTML("<h2>simcore explorer</h2><p>Change a driver's prior: the page shows a "

@@ -140,6 +140,10 @@ def test_charts_are_drawn_from_a_result_without_a_run_directory(explorer):
     figures = explorer.figures(explorer.base_view.result)
     assert set(figures) == {"film_days", "film_events", "novel_to_movie"}
     assert all(f.axes for f in figures.values())
+    pngs = explorer.chart_pngs(explorer.base_view.result)
+    assert set(pngs) == set(figures)
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+               for png in pngs.values())
 
 
 def test_the_report_of_a_view_is_written_under_the_runs_folder(explorer, tree):
@@ -170,3 +174,13 @@ def test_drivers_are_ranked_by_the_headline_targets_only(explorer):
     table.loc[table["method"] == "prcc", "index"] = 0.0
     assert rank_drivers(table, explorer.base) == [names[2], names[1], names[0]]
     assert rank_drivers(table, explorer.base, n=1) == [names[2]]
+
+
+def test_explore_of_a_missing_or_bad_source_is_one_line_and_serves_nothing(tmp_path):
+    from clichecks import one_line_error
+    one_line_error(invoke("explore", tmp_path / "absent.toml", "--no-browser"), 2,
+                   "absent.toml")
+    bad = tmp_path / "priors" / "bad.toml"
+    bad.parent.mkdir()
+    bad.write_text("[meta]\ntitle = 3\n")
+    one_line_error(invoke("explore", bad, "--no-browser"), 2, "bad.toml")
