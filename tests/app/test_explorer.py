@@ -184,3 +184,20 @@ def test_explore_of_a_missing_or_bad_source_is_one_line_and_serves_nothing(tmp_p
     bad.parent.mkdir()
     bad.write_text("[meta]\ntitle = 3\n")
     one_line_error(invoke("explore", bad, "--no-browser"), 2, "bad.toml")
+
+
+def test_a_run_directory_gives_its_prior_file_seed_and_sensitivity_ranking(tree, tmp_path):
+    import pandas as pd
+
+    from simcore.analysis.sensitivity.given import load
+    run_dir = tmp_path / "small"
+    done = invoke("run", tree / "priors" / "baseline.toml", "-n", 3000, "-s", 9,
+                  "--no-charts", "-q", "--no-observations", "-o", run_dir)
+    assert done.exit_code == 0, done.output
+    from_run = Explorer.from_source(run_dir, draws=3000)
+    assert from_run.seed == 9 and from_run.base_path == tree / "priors" / "baseline.toml"
+    stored = load(run_dir)
+    assert isinstance(stored, pd.DataFrame)
+    assert [c.driver for c in from_run.controls] == rank_drivers(stored, from_run.base)
+    _same_numbers(from_run.base_view.result,
+                  engine.run_forecast(from_run.base, 3000, 9))
