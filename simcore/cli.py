@@ -667,6 +667,30 @@ def report(run_dir, out, compare_with, force, quiet):
 
 
 @main.command()
+@click.argument("source", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on (anything but 127.0.0.1 opens the page to others: "
+                   "see README, 'Threat model').")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=5006, show_default=True)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
+@click.option("--draws", "-n", type=click.IntRange(min=1_000, max=MAX_DRAWS), default=None,
+              help="Draws of the base and of each fresh run [default: 100,000, or a run "
+                   "directory's draws if more].")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=None,
+              help="Seed [default: simcore run's, or a run directory's].")
+def explore(source, host, port, no_browser, draws, seed):
+    """Serve a live what-if page for the prior file (or the run directory) SOURCE: headline
+    charts and answers, the drivers that matter most as controls, a reweighted preview and a
+    fresh run on every change, save as scenario, download the report."""
+    with _user_command("the explorer's draws; use fewer --draws",
+                       lambda: "the explorer stopped"):
+        from .app.explorer import Explorer
+        from .faces.explorer_page import serve
+        explorer = Explorer.from_source(source, draws, seed)
+        serve(explorer, host, port, show=not no_browser)
+
+
+@main.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help="Folder for compare.csv, prior_changes.csv and compare.png.")
