@@ -451,7 +451,7 @@ def reweight(run_dir, settings, out, force, resample, save_scenario, no_charts):
             out = run_dir.with_name(f"{run_dir.name}-{name.removesuffix('.toml')}")
         result, _ = reweighted_run(run_dir, settings, out, force, resample,
                                    with_charts=not no_charts, scenario_path=save_scenario)
-    from .app.run_data import khat_text
+    from .analysis.conditioning import khat_text
     from .faces.answer import summary_text
     from .faces.compare import compare_runs
     from .stored.rundir import read_run

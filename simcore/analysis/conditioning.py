@@ -43,6 +43,12 @@ KHAT_LIMIT = 0.7
 BOUNDED_WEIGHT_RATIO = 10.0
 
 
+def khat_text(khat: float | None) -> str:
+    """k-hat as printed: two decimals, or "not estimable" (NaN from arviz-stats, None once
+    stored in a manifest)."""
+    return "not estimable" if khat is None or math.isnan(khat) else f"{khat:.2f}"
+
+
 def khat_limit(draws: int) -> float:
     return min(1.0 - 1.0 / math.log10(draws), KHAT_LIMIT) if draws > 10 else 0.0
 
@@ -88,7 +94,7 @@ class Weights:
 
     @property
     def khat_text(self) -> str:
-        return ("not estimable (tail tied)" if math.isnan(self.khat) else f"{self.khat:.2f}")
+        return khat_text(self.khat)
 
     @property
     def draws(self) -> int:

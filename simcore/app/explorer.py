@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.conditioning import khat_text
 from ..base.errors import SimcoreError, one_line
 from ..inputs.priors import PriorSet, load_priors
 from ..inputs.whatif import Setting, parse_setting, scenario_text, whatif_name, whatif_priors
@@ -32,7 +33,6 @@ from ..model import MODEL_DRIVERS
 from ..run import engine
 from ..run.engine import RunResult
 from .reweight import NeedsFullRun, reweighting_weights
-from .run_data import khat_text
 
 FRESH_DRAWS = 100_000           # the floor for a fresh run after each change
 DEFAULT_SEED = 20261125         # simcore run's default seed: the CLI reproduces the page
