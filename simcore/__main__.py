@@ -1,3 +1,5 @@
 from .cli import entry
 
-entry()
+# Not when a spawned process (a LocalCluster worker of --engine dask) re-imports the main module.
+if __name__ == "__main__":
+    entry()

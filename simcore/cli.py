@@ -7,7 +7,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import click
@@ -240,11 +240,37 @@ def entry() -> None:
     os._exit(code or 0)
 
 
+def _chunk_source(engine: str, scheduler: str | None):
+    """Where a command's chunks are computed, as a context manager: None for here, or a
+    connected Dask cluster (imported only then)."""
+    from contextlib import nullcontext
+
+    if engine == "local":
+        if scheduler:
+            from .base.errors import SimcoreError
+            raise SimcoreError("--scheduler needs --engine dask")
+        return nullcontext(None)
+    from .run import cluster
+    return cluster.connect(cluster.scheduler_address(scheduler))
+
+
 def _finite(ctx, param, value):
     """click's FloatRange lets NaN through (every comparison with it is false)."""
     if value is not None and math.isnan(value):
         raise click.BadParameter("must be a number, not nan")
     return value
+
+
+def _engine_options(command):
+    """--engine and --scheduler, shared by the commands that compute draws."""
+    command = click.option(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="With --engine dask: the scheduler to use, e.g. tcp://10.0.0.5:8786 [default: "
+             "$DASK_SCHEDULER_ADDRESS, else a local cluster of this machine's cores].")(command)
+    return click.option(
+        "--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+        help="Where the chunks of draws are computed: here, or as tasks on a Dask cluster "
+             "(identical results).")(command)
 
 
 @main.command()
@@ -276,8 +302,9 @@ def _finite(ctx, param, value):
 @click.option("--resample", is_flag=True,
               help="With --condition: go on when Pareto k-hat is above its limit (said "
                    "on stderr and recorded in the manifest) instead of refusing.")
+@_engine_options
 def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-        observations, no_observations, condition, resample):
+        observations, no_observations, condition, resample, engine, scheduler):
     """Sample the priors, simulate, and write a run directory."""
     if draws is None:
         draws = DEFAULT_DRAWS if until_mcse is None else DEFAULT_MAX_DRAWS
@@ -285,27 +312,33 @@ def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_chart
     with _user_command(f"{draws:,} draws; use fewer --draws",
                        published("no run directory was written", "the run was")):
         _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-             data_options)
+             data_options, engine, scheduler)
 
 
 def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-         data_options):
+         data_options, engine="local", scheduler=None):
     import time
 
     from .app.drawing import start_drawing
 
+    if engine == "dask" and until_mcse is not None:
+        from .base.errors import SimcoreError
+        raise SimcoreError("--until-mcse needs --engine local: its checkpoints wait for "
+                           "every chunk before them")
     # First, while this process is small and single-threaded: the drawing process imports
     # what it needs beside this one's start-up.
     drawing = start_drawing(with_charts=not no_charts)
     try:
         _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                            no_charts, quiet, drawing, time.perf_counter(), data_options)
+                            no_charts, quiet, drawing, time.perf_counter(), data_options,
+                            engine, scheduler)
     finally:
         drawing.cancel()
 
 
 def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
-                        no_charts, quiet, drawing, started, data_options):
+                        no_charts, quiet, drawing, started, data_options, engine_name="local",
+                        scheduler=None):
     import time
 
     from .app import pipeline
@@ -338,7 +371,8 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     if until_mcse is not None:
         from .analysis.precision import UntilMcse
         until = UntilMcse(until_mcse)
-    with store.new_run(out, prior_set, draws, force) as run_dir:
+    with ExitStack() as cluster, store.new_run(out, prior_set, draws, force) as run_dir:
+        chunks = cluster.enter_context(_chunk_source(engine_name, scheduler))
         def forecast(advance=lambda k: None):
             def on_chunk(k):
                 raise_pending()
@@ -346,7 +380,8 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
             return engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
                                        on_chunk=on_chunk, sink=run_dir.sink, until=until,
                                        first_check=until.first_check if until else None,
-                                       observe=data.points, source_draws=data.source_draws)
+                                       observe=data.points, source_draws=data.source_draws,
+                                       chunks=chunks)
         if show_progress:
             from rich.progress import Progress
             with Progress(transient=True) as progress:
@@ -354,6 +389,11 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
                 result = forecast(lambda k: progress.advance(task, k))
         else:
             result = forecast()
+        if chunks is not None:
+            result.engine = chunks.describe()
+            # Closed before the writing forks its helpers: a child forked beside Dask's
+            # threads could inherit a lock one of them holds.
+            cluster.close()
         result.stored_paths = stored_paths
         result.timings["process_to_engine_end"] = time.perf_counter() - started
         if until is not None:
@@ -411,7 +451,7 @@ def reweight(run_dir, settings, out, force, resample, save_scenario, no_charts):
             out = run_dir.with_name(f"{run_dir.name}-{name.removesuffix('.toml')}")
         result, _ = reweighted_run(run_dir, settings, out, force, resample,
                                    with_charts=not no_charts, scenario_path=save_scenario)
-    from .app.run_data import khat_text
+    from .analysis.conditioning import khat_text
     from .faces.answer import summary_text
     from .faces.compare import compare_runs
     from .stored.rundir import read_run
@@ -431,6 +471,52 @@ def reweight(run_dir, settings, out, force, resample, save_scenario, no_charts):
     if save_scenario is not None:
         click.echo(f"\nscenario written to {save_scenario}")
     click.echo(f"\nwhat-if run written to {out}  ({time.perf_counter() - started:.1f} s)")
+
+
+@main.command()
+@click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
+@click.option("--vary", "varies", multiple=True, required=True,
+              metavar="DRIVER.FIELD=V1,V2,...",
+              help="A prior field and the values it takes (repeatable: the grid is every "
+                   "combination), e.g. alg_halving_years.median=0.6,0.8,1.2.")
+@click.option("--draws", "-n", type=click.IntRange(min=1, max=MAX_DRAWS), default=20_000,
+              show_default=True, help="Simulated worlds per cell.")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=20261125,
+              show_default=True, help="The seed of every cell (shared random numbers).")
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_DRAWS), default=None,
+              help="Draws per chunk; results are identical for any value.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Sweep folder [default: a new one under runs/].")
+@click.option("--force", is_flag=True, help="Replace an existing sweep folder.")
+@click.option("--no-charts", is_flag=True, help="Skip the heat maps.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the sweep folder.")
+@_engine_options
+def sweep(priors, varies, draws, seed, chunk_size, out, force, no_charts, quiet, engine,
+          scheduler):
+    """Run a grid of prior settings with shared random numbers and tabulate (sweep.csv) and
+    chart (heat maps) headline numbers per cell: what must be true for a milestone to come
+    by a date."""
+    with _user_command(f"{draws:,} draws per cell; use fewer --draws",
+                       published("no sweep folder was written", "the sweep was")):
+        from .app import sweep as sweeping
+        from .run.engine import DEFAULT_CHUNK_SIZE
+        from .stored import store
+        parsed = [sweeping.parse_vary(v) for v in varies]
+        base, cells = sweeping.cell_priors(priors, parsed)
+        out = out or sweeping.default_sweep_dir(priors, seed)
+        store.check_run_dir(out, force)
+        chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+        with _chunk_source(engine, scheduler) as chunks:
+            table = sweeping.run_cells(cells, parsed, draws, seed, chunk_size, chunks)
+            where = chunks.describe() if chunks is not None else {"name": "local"}
+        sweeping.write_sweep(table, parsed, base, out, force, not no_charts,
+                             {"draws": draws, "seed": seed, "chunk_size": chunk_size,
+                              "engine": where})
+    if quiet:
+        click.echo(str(out))
+        return
+    click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(f"\nsweep written to {out}")
 
 
 @main.command()
@@ -578,6 +664,30 @@ def report(run_dir, out, compare_with, force, quiet):
     size = written.stat().st_size
     click.echo(str(written) if quiet
                else f"report written to {written}  ({size / 1e6:.1f} MB, {seconds:.1f} s)")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on (anything but 127.0.0.1 opens the page to others: "
+                   "see README, 'Threat model').")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=5006, show_default=True)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
+@click.option("--draws", "-n", type=click.IntRange(min=1_000, max=MAX_DRAWS), default=None,
+              help="Draws of the base and of each fresh run [default: 100,000, or a run "
+                   "directory's draws if more].")
+@click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=None,
+              help="Seed [default: simcore run's, or a run directory's].")
+def explore(source, host, port, no_browser, draws, seed):
+    """Serve a live what-if page for the prior file (or the run directory) SOURCE: headline
+    charts and answers, the drivers that matter most as controls, a reweighted preview and a
+    fresh run on every change, save as scenario, download the report."""
+    with _user_command("the explorer's draws; use fewer --draws",
+                       lambda: "the explorer stopped"):
+        from .app.explorer import Explorer
+        from .faces.explorer_page import serve
+        explorer = Explorer.from_source(source, draws, seed)
+        serve(explorer, host, port, show=not no_browser)
 
 
 @main.command()

@@ -37,6 +37,16 @@ def one_line_error(result: Result, code: int, *words: str) -> str:
     return lines[0]
 
 
+def report_section(run_dir: Path, out: Path, section_id: str) -> str:
+    """``simcore report RUN_DIR --out OUT`` (must succeed); the HTML of its section
+    ``section_id``."""
+    done = invoke("report", run_dir, "--out", out)
+    assert done.exit_code == 0, done.output
+    page = out.read_text()
+    section = page[page.index(f'id="{section_id}"'):]
+    return section[:section.index("</section>")]
+
+
 def assert_rejected(result: Result, out: Path, *words: str, code: int = 2) -> str:
     """Bad input: one line on stderr naming the problem, exit ``code``, nothing written (not
     even a hidden temporary file beside ``out``)."""

@@ -61,7 +61,8 @@ def weights_for(priors, draws: int, seed: int, chunk_size: int, observations,
                "resampled_despite_khat": not weights.trusted(limit)}
     if not weights.trusted(limit) and not resample:
         raise SimcoreError(
-            f"--condition: Pareto k-hat {weights.khat_text} above {limit:.2f}: the observations "
+            f"--condition: Pareto k-hat {weights.khat_text} above {limit:.2f} and weights up to "
+            f"{weights.max_weight_ratio:.0f}x their mean: the observations "
             f"are too informative for importance weights of {draws:,} draws (effective sample "
             f"size {weights.ess:,.0f}); use more --draws or fewer observations, or pass "
             "--resample to go on with these weights anyway")

@@ -91,10 +91,14 @@ def log_ratios(base: PriorSet, target: PriorSet, draws: int, seed: int) -> np.nd
     changed = changed_drivers(base, target)
     copula = Copula.from_priors(base)
     with_copula = copula is not None and any(n in copula.names for n in changed)
+    # Only the drivers the ratios read (each driver's draws come from its own stream, so the
+    # others need not be drawn), plus every correlated one the copula mixes them with.
+    needed = set(changed) | set(copula.names if copula is not None else ())
+    order = tuple(n for n in base.drivers if n in needed)
     out = np.empty(draws)
     for start in range(0, draws, _ROWS_PER_BLOCK):
         stop = min(start + _ROWS_PER_BLOCK, draws)
-        values = sample_drivers(base, seed, start, stop, copula=copula)
+        values = sample_drivers(base, seed, start, stop, copula=copula, order=order)
         total = np.zeros(stop - start)
         with np.errstate(invalid="ignore"):
             for name in changed:
@@ -125,7 +129,8 @@ def reweighting_weights(base: PriorSet, target: PriorSet, draws: int, seed: int,
                "changed_drivers": changed, "resampled_despite_khat": not weights.trusted(limit)}
     if not weights.trusted(limit) and not resample:
         raise NeedsFullRun(
-            f"Pareto k-hat {weights.khat_text} above {limit:.2f}: too few of the run's "
+            f"Pareto k-hat {weights.khat_text} above {limit:.2f} and weights up to "
+            f"{weights.max_weight_ratio:.0f}x their mean: too few of the run's "
             f"{draws:,} draws carry the changed priors' mass (effective sample size "
             f"{weights.ess:,.0f}); run the what-if afresh (--save-scenario writes its prior "
             "file), or pass --resample to go on anyway")
@@ -189,7 +194,7 @@ def reweighted_run(run_dir, setting_texts, out, force: bool, resample: bool,
     from ..run import engine
     from ..run.observed import ObservationPoints
     from ..stored import observation_files, store
-    from ..stored.manifest import prior_copies, read_manifest, run_priors
+    from ..stored.manifest import read_manifest, run_priors
     from .pipeline import finish_run
 
     run_dir = Path(run_dir)
@@ -200,7 +205,6 @@ def reweighted_run(run_dir, setting_texts, out, force: bool, resample: bool,
             raise SimcoreError(f"{run_dir}: a {what} run cannot be reweighted; reweight a plain "
                                "run of the same priors")
     base, _ = run_priors(run_dir, manifest)
-    prior_copies(run_dir, manifest)
     settings = [parse_setting(text, base.drivers) for text in setting_texts]
     target = whatif_priors(base, settings, required=set(MODEL_DRIVERS))
     if scenario_path is not None:

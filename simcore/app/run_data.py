@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..analysis.conditioning import khat_text
 from ..analysis.scoring import as_of_flags
 from ..base.errors import SimcoreError
 from ..base.limits import MAX_CSV_BYTES
@@ -65,10 +66,6 @@ class RunData:
                          "the run's as-of 90% band" + (":" if flags else "."))
             lines += [f"  ! {line}" for line in flags]
         return lines
-
-
-def khat_text(value) -> str:
-    return "not estimable" if value is None else f"{value:.2f}"
 
 
 def prepare(priors, draws: int, seed: int, chunk_size: int, observations: Path | None,

@@ -16,7 +16,7 @@ from .formatting import PROFILE_HEADINGS as PROFILE_WORDS
 from .formatting import THRESHOLD_WORDS, human_duration
 
 
-def _year_month(decimal: float) -> str:
+def year_month(decimal: float) -> str:
     year = math.floor(decimal + 1e-9)
     month = int(round((decimal - year) * 12)) + 1
     return f"{year}-{min(month, 12):02d}"
@@ -35,7 +35,7 @@ def film_time_lines(result: RunResult) -> list[str]:
             # A median in an edge bin of the histogram (0 or inf) has no relative error.
             finite = 0 < q50[k] < math.inf and math.isfinite(mcse[k])
             error = f"± {mcse[k] / q50[k]:.1%}" if finite else "beyond the histogram's range"
-            lines.append(f"    {_year_month(result.time_abs[k])}: {human_duration(q50[k]):>12}  "
+            lines.append(f"    {year_month(result.time_abs[k])}: {human_duration(q50[k]):>12}  "
                          f"[{human_duration(q10[k])} – {human_duration(q90[k])}]  ({error})")
     return lines
 

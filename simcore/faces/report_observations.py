@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 
+from ..analysis.conditioning import khat_text
 from ..analysis.scoring import as_of_flags
 from ..base.limits import MAX_CSV_BYTES
 from ..stored import contained
@@ -24,15 +25,18 @@ BACKTEST_CHART = "backtest.png"
 MAX_BACKTEST_CHART_BYTES = 8_000_000
 
 
-def _number(v) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3g}"
+def _cell(value):
+    """A number to three significant digits, empty where missing (NaN); text as it is."""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.3g}"
+    return value
 
 
 def _shown(row) -> str:
     if not math.isnan(row.value):
-        return _number(row.value)
+        return _cell(row.value)
     if not (math.isnan(row.low) or math.isnan(row.high)):
-        return f"{_number(row.low)}–{_number(row.high)}"
+        return f"{_cell(row.low)}–{_cell(row.high)}"
     return ""
 
 
@@ -43,7 +47,7 @@ def _observation_rows(table: pd.DataFrame) -> list[list]:
         rows.append([Code(row.id), Code(row.measures),
                      "" if row.profile == "all" else row.profile, row.date,
                      "as of" if row.compared_at == "as_of" else "forecast", row.quality,
-                     _shown(row), _number(row.p10), _number(row.p50), _number(row.p90),
+                     _shown(row), _cell(row.p10), _cell(row.p50), _cell(row.p90),
                      "" if math.isnan(pit) else f"{pit:.2f}", row.flag])
     return rows
 
@@ -54,11 +58,10 @@ def _weights_note(run: StoredRun) -> list[str]:
                       ("reweighting", "reweighted to changed priors")):
         info = run.manifest.get(key)
         if isinstance(info, dict):
-            khat = info.get("khat")
-            khat_text = "not estimable" if khat is None else f"{khat:.2f}"
             extra = (f" ({', '.join(map(str, info.get('settings', [])))})"
                      if key == "reweighting" else "")
-            notes.append(f"This run is {what}{extra}: Pareto k-hat {khat_text}, effective "
+            notes.append(f"This run is {what}{extra}: Pareto k-hat {khat_text(info.get('khat'))}, "
+                         f"effective "
                          f"sample size {info.get('ess', 0):,.0f} of {info.get('draws', 0):,}; "
                          f"every Monte Carlo error in this report is to be multiplied by "
                          f"{info.get('mc_error_factor', 1):.2f}.")
@@ -98,12 +101,6 @@ def _backtest(run: StoredRun) -> tuple[list[Table], list[Chart], list[str]]:
              "is scored. Coverage near the nominal 0.5/0.8/0.9 and a mean PIT near 0.5 mean "
              "calibrated bands; bias_log2 is the mean log2 ratio observed/median."]
     return tables, charts, notes
-
-
-def _cell(value):
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3g}"
-    return value
 
 
 def observations_section(run: StoredRun) -> Section | None:

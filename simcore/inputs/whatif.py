@@ -51,9 +51,10 @@ def parse_setting(text: str, known_drivers=None) -> Setting:
     return Setting(driver, field_name, value)
 
 
-def scenario_text(base: PriorSet, settings: list[Setting], extends: str) -> str:
+def scenario_text(base: PriorSet, settings: list[Setting], extends: str,
+                  rationale: str | None = None) -> str:
     """A prior file that ``extends`` the base and changes only ``settings`` (the last setting
-    of a field wins)."""
+    of a field wins), each changed driver with ``rationale`` or a note asking for one."""
     changed: dict[str, dict[str, float]] = {}
     for s in settings:
         changed.setdefault(s.driver, {})[s.field] = s.value
@@ -69,7 +70,8 @@ def scenario_text(base: PriorSet, settings: list[Setting], extends: str) -> str:
     for driver, fields in changed.items():
         lines += ["", f"[drivers.{driver}]"]
         lines += [f"{name} = {value!r}" for name, value in fields.items()]
-        lines.append(f"rationale = {json.dumps(f'What-if: {what}. (Say why, with a source.)')}")
+        why = rationale or f"What-if: {what}. (Say why, with a source.)"
+        lines.append(f"rationale = {json.dumps(why)}")
     return "\n".join(lines) + "\n"
 
 

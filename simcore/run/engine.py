@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,7 @@ class RunResult:
     observation_points: ObservationPoints | None = None
     conditioning: dict | None = None  # weights' summary of a conditioned run (manifest)
     reweighting: dict | None = None   # weights' summary of a what-if by reweighting (manifest)
+    engine: dict | None = None        # where the chunks were computed, if not here (manifest)
     timings: dict[str, float] = field(default_factory=dict)
     _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
                                                                   repr=False)
@@ -141,7 +142,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                  until: Callable[[RunResult], int] | None = None,
                  first_check: int | None = None,
                  observe: ObservationPoints | None = None,
-                 source_draws: np.ndarray | None = None) -> RunResult:
+                 source_draws: np.ndarray | None = None,
+                 chunks: ChunkSource | None = None) -> RunResult:
     """Sample ``draws`` worlds in chunks; identical results for any ``chunk_size``.
 
     Without ``sink`` every draw's drivers and event times stay in memory. With a
@@ -161,18 +163,26 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     ``source_draws``: a run of other draws than 0..draws-1: draw i of this run is draw
     ``source_draws[i]`` of the seed's streams (sorted, repeats allowed: a resampled, i.e.
     integer-weighted, run; simcore.conditioning).
+
+    ``chunks``: where chunks are computed other than here (a Dask cluster,
+    :mod:`simcore.run.cluster`): it yields each chunk's :class:`ChunkOutput` in chunk order,
+    and they are taken in exactly as a chunk computed here, so the result is the same bit for
+    bit. Not with ``until`` (a checkpoint would wait for chunks computed ahead of it).
     """
     from numba import get_num_threads
 
-    from ..model import kernel
 
     started = time.perf_counter()
     t_rel = time_grid(priors)
     t_abs = priors.as_of_year + t_rel
     copula = Copula.from_priors(priors)
     n_paths = min(n_paths, draws)
-    blocks = get_num_threads()
-    counts = np.zeros((blocks, len(SERIES), t_rel.size * LogHistogram.n_bins), dtype=np.int32)
+    if chunks is not None and until is not None:
+        raise ValueError("a run computed elsewhere in chunks cannot stop early (until)")
+    # Chunks computed elsewhere come with their counts already summed over blocks.
+    blocks = get_num_threads() if chunks is None else 1
+    counts = np.zeros((blocks, len(SERIES), t_rel.size * LogHistogram.n_bins),
+                      dtype=np.int32 if chunks is None else np.int64)
     paths = np.empty((n_paths, len(SERIES), t_rel.size))
     in_memory = sink is None
     kept = draws if in_memory else n_paths
@@ -182,7 +192,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     # sampled and simulated into the other, and copy out the kept head.
     rows = draws if in_memory else min(chunk_size, draws)
     buffers = [(_driver_buffer(priors, rows), np.empty((rows, N_EVENT_COLUMNS)))
-               for _ in range(1 if in_memory else 2)]
+               for _ in range(1 if in_memory or chunks is not None else 2)]
     head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(DRIVER_ORDER)))
     head_events = buffers[0][1] if in_memory else np.empty((kept, N_EVENT_COLUMNS))
     binding = np.empty((draws, N_BINDING_COLUMNS), dtype=np.int8)
@@ -214,32 +224,38 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
     start = 0
     chunk_number = 0
+    computed = None if chunks is None else chunks.outputs(
+        ChunkTask(priors, seed, copula, n_paths, observe, chunk_size),
+        chunk_bounds(draws, chunk_size), source_draws)
     try:
         while start < draws:
             stop = min(start + chunk_size, checkpoint)
-            tick = time.perf_counter()
-            driver_buffer, event_buffer = buffers[chunk_number % len(buffers)]
-            chunk_number += 1
-            offset = start if in_memory else 0
-            matrix = driver_buffer[offset:offset + stop - start]
-            chunk_events = event_buffer[offset:offset + stop - start]
-            if source_draws is None:
-                sample_drivers(priors, seed, start, stop, copula, out=matrix,
-                               order=DRIVER_ORDER)
-                clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
-            else:
-                clock = _sample_rows(priors, seed, copula, source_draws[start:stop], matrix,
-                                     chunk_size)
-            tock = time.perf_counter()
             chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
-            kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, chunk_events,
-                                  binding[start:stop], chunk_paths, chunk_paths.shape[0])
-            timings["sampling"] += tock - tick
-            timings["model"] += time.perf_counter() - tock
-            if observe is not None:
-                tick = time.perf_counter()
-                observed[start:stop] = observe.evaluate(matrix, clock, priors.as_of_year)
-                timings["observed"] = timings.get("observed", 0.0) + time.perf_counter() - tick
+            chunk_observed = observed[start:stop] if observe is not None else None
+            if computed is not None:
+                output = next(computed)
+                matrix, chunk_events = output.drivers, output.events
+                if in_memory:
+                    buffers[0][0][start:stop] = matrix
+                    buffers[0][1][start:stop] = chunk_events
+                binding[start:stop] = output.binding
+                counts[0].reshape(-1)[output.count_bins] += output.count_values
+                chunk_paths[:] = output.paths
+                if chunk_observed is not None:
+                    chunk_observed[:] = output.observed
+                for name, seconds in output.timings.items():
+                    timings[name] = timings.get(name, 0.0) + seconds
+            else:
+                driver_buffer, event_buffer = buffers[chunk_number % len(buffers)]
+                offset = start if in_memory else 0
+                matrix = driver_buffer[offset:offset + stop - start]
+                chunk_events = event_buffer[offset:offset + stop - start]
+                simulate_into(priors, seed, copula, t_rel, t_abs, start, stop, matrix,
+                              chunk_events, binding[start:stop], counts, chunk_paths, observe,
+                              chunk_observed,
+                              None if source_draws is None else source_draws[start:stop],
+                              chunk_size, timings)
+            chunk_number += 1
             if writer is not None:
                 if start < kept:
                     head_drivers[start:min(stop, kept)] = matrix[:kept - start]
@@ -262,6 +278,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
         if writer is not None:
             writer.flush()
     finally:
+        if computed is not None:
+            computed.close()      # a failure or Ctrl-C: the cluster's chunks are cancelled
         if writer is not None:
             writer.close()
 
@@ -270,6 +288,106 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     timings["summaries"] = time.perf_counter() - tick
     timings["total_engine"] = time.perf_counter() - started
     return result
+
+
+def simulate_into(priors: PriorSet, seed: int, copula: Copula | None, t_rel: np.ndarray,
+                  t_abs: np.ndarray, start: int, stop: int, matrix: np.ndarray,
+                  events: np.ndarray, binding: np.ndarray, counts: np.ndarray,
+                  paths: np.ndarray, observe: ObservationPoints | None,
+                  observed: np.ndarray | None, rows: np.ndarray | None, block: int,
+                  timings: dict[str, float]) -> None:
+    """Draws ``start..stop-1`` (or, with ``rows``, those draws of the seed's streams) sampled
+    into ``matrix`` and simulated: their event times, binding codes, values at the observation
+    points (``observed``) and the first draws' paths written, the histograms' ``counts`` added
+    to. What one chunk is, wherever it is computed; the seconds spent go to ``timings``."""
+    from ..model import kernel
+
+    tick = time.perf_counter()
+    if rows is None:
+        sample_drivers(priors, seed, start, stop, copula, out=matrix, order=DRIVER_ORDER)
+        clock = noise(seed, "free_regime_clock", model.MAX_REGIME_SWITCHES, start, stop)
+    else:
+        clock = _sample_rows(priors, seed, copula, rows, matrix, block)
+    tock = time.perf_counter()
+    kernel.simulate_chunk(matrix, t_rel, t_abs, clock, counts, events, binding, paths,
+                          paths.shape[0])
+    timings["sampling"] = timings.get("sampling", 0.0) + tock - tick
+    timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tock
+    if observe is not None:
+        tick = time.perf_counter()
+        observed[:] = observe.evaluate(matrix, clock, priors.as_of_year)
+        timings["observed"] = timings.get("observed", 0.0) + time.perf_counter() - tick
+
+
+def chunk_bounds(draws: int, chunk_size: int) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk of a run, in order."""
+    return [(start, min(start + chunk_size, draws)) for start in range(0, draws, chunk_size)]
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """What every chunk of a run needs besides its bounds: sent once to each worker."""
+
+    priors: PriorSet
+    seed: int
+    copula: Copula | None
+    n_paths: int        # paths kept: those of the run's first n_paths draws
+    observe: ObservationPoints | None
+    chunk_size: int
+
+
+@dataclass
+class ChunkOutput:
+    """One chunk computed by :func:`compute_chunk`, for the run to take in."""
+
+    drivers: np.ndarray     # (n, len(DRIVER_ORDER)), the kernel's column order
+    events: np.ndarray      # (n, N_EVENT_COLUMNS)
+    binding: np.ndarray     # (n, N_BINDING_COLUMNS) int8
+    # The histograms' counts, summed over the kernel's blocks, as the flat indices of the
+    # bins this chunk reached and their counts: a chunk fills a small part of the 6.6 million
+    # bins, and the whole array (53 MB in int64) would dominate what small chunks send.
+    count_bins: np.ndarray      # int32 (fewer than 2**31 bins)
+    count_values: np.ndarray    # int32, as the kernel's own counts per block
+    paths: np.ndarray       # (paths among these draws, len(SERIES), T)
+    observed: np.ndarray | None
+    timings: dict[str, float]
+
+
+def compute_chunk(task: ChunkTask, start: int, stop: int,
+                  rows: np.ndarray | None = None) -> ChunkOutput:
+    """Chunk ``start..stop-1`` of a run on its own (a cluster's task): the same numbers as
+    the run's loop computes for it, since sampling depends only on the seed and the draws."""
+    from numba import get_num_threads
+
+    priors = task.priors
+    t_rel = time_grid(priors)
+    t_abs = priors.as_of_year + t_rel
+    n = stop - start
+    matrix = _driver_buffer(priors, n)
+    events = np.empty((n, N_EVENT_COLUMNS))
+    binding = np.empty((n, N_BINDING_COLUMNS), dtype=np.int8)
+    counts = np.zeros((get_num_threads(), len(SERIES), t_rel.size * LogHistogram.n_bins),
+                      dtype=np.int32)
+    paths = np.empty((max(min(stop, task.n_paths) - start, 0), len(SERIES), t_rel.size))
+    observed = np.empty((n, len(task.observe))) if task.observe is not None else None
+    timings: dict[str, float] = {}
+    simulate_into(priors, task.seed, task.copula, t_rel, t_abs, start, stop, matrix, events,
+                  binding, counts, paths, task.observe, observed, rows, task.chunk_size,
+                  timings)
+    total = counts.sum(axis=0, dtype=np.int64).ravel()
+    reached = np.flatnonzero(total)
+    return ChunkOutput(matrix, events, binding, reached.astype(np.int32),
+                       total[reached].astype(np.int32), paths, observed, timings)
+
+
+class ChunkSource:
+    """Computes a run's chunks elsewhere (:class:`simcore.run.cluster.ClusterChunks`)."""
+
+    def outputs(self, task: ChunkTask, bounds: list[tuple[int, int]],
+                source_draws: np.ndarray | None) -> Generator[ChunkOutput, None, None]:
+        """Each chunk's output, in the order of ``bounds``; closing the generator cancels
+        the chunks not yet taken."""
+        raise NotImplementedError
 
 
 def evaluate(drivers: dict[str, np.ndarray], t_rel: np.ndarray, as_of_year: float,

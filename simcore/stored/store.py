@@ -123,6 +123,7 @@ def run_provenance(result: RunResult) -> dict:
         **({"until_mcse": result.stopping} if result.stopping else {}),
         **({"conditioning": result.conditioning} if result.conditioning else {}),
         **({"reweighting": result.reweighting} if result.reweighting else {}),
+        **({"engine": result.engine} if result.engine else {}),
     }
 
 

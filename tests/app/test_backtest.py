@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import scoringrules
 import xarray as xr
-from clichecks import assert_rejected, invoke
+from clichecks import assert_rejected, invoke, report_section
 
 from simcore.app.verify import verify_run
 from simcore.inputs.observations import load_observations
@@ -113,12 +113,7 @@ def test_each_origin_run_verifies_bit_for_bit(backtest_run):
 
 
 def test_an_origin_run_reports_the_backtest_scores_and_chart(backtest_run, tmp_path):
-    out = tmp_path / "report.html"
-    done = invoke("report", backtest_run / "2025-06", "--out", out)
-    assert done.exit_code == 0, done.output
-    page = out.read_text()
-    section = page[page.index('id="observations"'):]
-    section = section[:section.index("</section>")]
+    section = report_section(backtest_run / "2025-06", tmp_path / "report.html", "observations")
     assert "Back-test scores: this origin (2025-06)" in section
     assert 'id="chart-backtest"' in section
     summary = pd.read_csv(backtest_run / "scores_summary.csv")

@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from clichecks import invoke
+from clichecks import invoke, report_section
 from observationfiles import GOOD, table
 from sharedruns import shared_folder
 
@@ -75,12 +75,7 @@ def test_points_are_the_observations_at_their_dates_and_values(made):
 
 
 def test_report_lists_the_observations_and_the_as_of_flag(made, tmp_path):
-    out = tmp_path / "report.html"
-    done = invoke("report", made / "run", "--out", out)
-    assert done.exit_code == 0, done.output
-    page = out.read_text()
-    section = page[page.index('id="observations"'):]
-    section = section[:section.index("</section>")]
+    section = report_section(made / "run", tmp_path / "report.html", "observations")
     ids = re.findall(r"<code>(p\d|f\d)</code>", section)
     assert sorted(ids) == ["f1", "p1", "p2", "p3"]
     # The as-of observation (5 $/s, far above any world) is flagged.

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import priorfiles as pf
 import pytest
+from browsers import headless_chromium
 from clichecks import assert_rejected, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -111,35 +112,10 @@ def test_likelihood_never_says_less_for_a_larger_probability(a, b):
 # ---------------------------------------------------------------------------------------------
 # The page in a real browser
 
-CHROMIUM_HELP = ("the report test needs headless Chromium and its driver: the Debian packages "
-                 "chromium and chromium-driver (scripts/test installs them) and the pip package "
-                 "selenium (the test extra)")
-
-
-def _browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.fail(f"selenium is not installed: {CHROMIUM_HELP}")
-    binary = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
-    driver = shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.fail(f"{'chromium' if binary is None else 'chromedriver'} not found: "
-                    f"{CHROMIUM_HELP}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary   # both paths given: selenium downloads nothing
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1280,2000"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver), options=options)
-
-
 @pytest.fixture(scope="module")
 def page(report):
     """What the browser saw: images, console log, resources fetched and every marked number."""
-    browser = _browser()
+    browser = headless_chromium()
     try:
         browser.get(report.as_uri())
         seen = browser.execute_script("""

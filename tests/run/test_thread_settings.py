@@ -12,7 +12,6 @@ catches BLAS calls whose bits happen not to change on this machine.
 from __future__ import annotations
 
 import ast
-import json
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from samefiles import assert_same_files, hdf5_contents
 from sharedruns import shared_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,6 @@ DRAWS = 5_000
 SEED = 11
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
-VOLATILE = {"created", "timings_seconds"}    # when and how fast, not what
 
 LIBRARY_RUN = """
 import sys
@@ -116,56 +115,6 @@ def make_study(name: str, out: Path) -> Path:
     return out
 
 
-def _hdf5_contents(path: Path) -> dict[str, tuple]:
-    """Every group's and dataset's attributes, and every dataset's dtype, shape and raw
-    bytes, by HDF5 path (the root's time stamps left out). Object references (the dimension
-    scales netCDF attaches) are compared by the name of what they point to."""
-    contents = {}
-    with h5py.File(path, "r") as f:
-        def plain(value):
-            if isinstance(value, h5py.Reference):
-                return f[value].name
-            if isinstance(value, np.void | tuple):
-                return tuple(plain(v) for v in value)
-            if isinstance(value, np.ndarray) and (value.dtype == object or value.dtype.names):
-                return [plain(v) for v in value.tolist()]
-            if isinstance(value, list):
-                return [plain(v) for v in value]
-            return np.asarray(value).tobytes() if isinstance(value, np.ndarray | np.generic) \
-                else value
-
-        def attributes(node) -> dict:
-            return {k: plain(v) for k, v in node.attrs.items()
-                    if not (node.name == "/" and k in VOLATILE)}
-
-        contents["/"] = ("group", attributes(f))
-
-        def visit(name: str, node) -> None:
-            if isinstance(node, h5py.Dataset):
-                data = np.asarray(node[()])
-                raw = data.tobytes() if data.dtype != object else repr(data.tolist())
-                contents[name] = (str(node.dtype), node.shape, raw, attributes(node))
-            else:
-                contents[name] = ("group", attributes(node))
-        f.visititems(visit)
-    return contents
-
-
-def _manifest(folder: Path) -> dict:
-    manifest = json.loads((folder / "manifest.json").read_text())
-    return {k: v for k, v in manifest.items() if k not in VOLATILE}
-
-
-def assert_same_files(a: Path, b: Path) -> None:
-    """Same file names; every CSV byte for byte; the manifests equal but for time stamps."""
-    assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
-    tables = sorted(p.name for p in a.glob("*.csv"))
-    assert tables
-    for table in tables:
-        assert (a / table).read_bytes() == (b / table).read_bytes(), table
-    assert _manifest(a) == _manifest(b)
-
-
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory) -> Path:
     return shared_folder(tmp_path_factory, "threads-reference-run",
@@ -189,7 +138,7 @@ def test_a_run_is_bit_identical_whatever_thread_settings_and_caller(name, refere
                                                                     tmp_path):
     run = make_run(name, tmp_path / "run")
     assert_same_files(reference_run, run)
-    reference, other = _hdf5_contents(reference_run / "run.nc"), _hdf5_contents(run / "run.nc")
+    reference, other = hdf5_contents(reference_run / "run.nc"), hdf5_contents(run / "run.nc")
     assert {"prior", "events", "trajectories", "trajectories/paths", "sensitivity"} <= set(
         reference)
     assert reference.keys() == other.keys()

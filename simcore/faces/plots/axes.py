@@ -361,9 +361,8 @@ def observation_points(ax, run: xr.DataTree, output: str, profile: str | None,
     if "observations" not in run.children:
         return np.inf
     table = run["observations"].to_dataset()
-    wanted = (table["measures"].values == output) & np.isin(
-        table["profile"].values, [profile or "all", "all"] if profile is None
-        else [profile])
+    wanted = ((table["measures"].values == output)
+              & (table["profile"].values == (profile or "all")))
     if not wanted.any():
         return np.inf
     years = table["year"].values[wanted]

@@ -1,0 +1,203 @@
+"""A run's chunks as tasks on a Dask cluster (``--engine dask``), bit for bit the local engine.
+
+A chunk's random streams depend only on the seed and the chunk's draws, so a worker computes
+exactly what the local loop would (:func:`simcore.run.engine.compute_chunk`). Counts of the
+histograms are integers, added in chunk order on the client; per-draw drivers and event times
+come back chunk by chunk and are written to run.nc in chunk order by the client, as the local
+engine writes them. At most ``window`` chunks are in flight (submitted and not yet taken), so
+the cluster's memory holds at most that many chunks' outputs and the client one, whatever the
+number of draws.
+
+Everything here imports Dask lazily: a local run never pays for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import platform
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..base.errors import SimcoreError
+from .engine import ChunkOutput, ChunkSource, ChunkTask, compute_chunk
+
+ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
+CONNECT_TIMEOUT_SECONDS = 10
+# Packages whose versions must match between client and workers: those that compute a chunk's
+# numbers, and those that carry it between them.
+PACKAGES = ("numpy", "scipy", "numba", "dask", "distributed", "cloudpickle", "msgpack")
+
+
+class ClusterError(SimcoreError):
+    """The cluster cannot be used (unreachable, mismatched packages, lost): exit 1."""
+
+    exit_code = 1
+
+
+def versions() -> dict[str, str]:
+    """What must be the same on every machine of a run: Python, the packages above (as their
+    modules say: what is imported, not what some metadata claims), and simcore's own source."""
+    found = {"python": platform.python_version(), "simcore source": source_fingerprint()}
+    for name in PACKAGES:
+        try:
+            found[name] = str(getattr(importlib.import_module(name), "__version__", "?"))
+        except ImportError:
+            found[name] = "not installed"
+    return found
+
+
+def source_fingerprint() -> str:
+    """SHA-256 (first 16 hex digits) of simcore's Python files: a worker running other model
+    code would give other numbers."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _mismatch(client_versions: dict[str, str], workers: dict[str, dict[str, str]]) -> str | None:
+    for worker, theirs in sorted(workers.items()):
+        for name, mine in client_versions.items():
+            if theirs.get(name) != mine:
+                return (f"worker {worker} has {name} {theirs.get(name)}, this machine "
+                        f"{mine}; install the same versions everywhere")
+    return None
+
+
+def scheduler_address(address: str | None) -> str | None:
+    """--scheduler, else $DASK_SCHEDULER_ADDRESS, else None (a LocalCluster here)."""
+    return address or os.environ.get(ADDRESS_VARIABLE) or None
+
+
+def local_workers() -> int:
+    """Workers of a LocalCluster: one single-threaded process per core, at most 8."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@contextmanager
+def connect(address: str | None, workers: int | None = None) -> Iterator[ClusterChunks]:
+    """A client of the scheduler at ``address``, or of a LocalCluster of ``workers``
+    processes on this machine when ``address`` is None; closed (and the LocalCluster shut
+    down) on leaving. Raises :class:`ClusterError` for a scheduler that cannot be reached, a
+    cluster without workers or one whose packages differ from this machine's."""
+    import logging
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClusterError("--engine dask needs Dask: pip install 'simcore[cluster]' (dask "
+                           "and distributed)") from None
+
+    # Dask's own warnings (a worker lost, a task rescheduled) would break the one-line exits.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    try:
+        if address is None:
+            n = workers or local_workers()
+            # One thread per worker and one numba thread per task: the processes are the
+            # parallelism (results do not depend on either).
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=None,
+                                   env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                                        "OPENBLAS_NUM_THREADS": "1"})
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(address, timeout=CONNECT_TIMEOUT_SECONDS)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ClusterError(f"cannot reach the Dask scheduler at {address}: "
+                                   f"{' '.join(str(exc).split()) or type(exc).__name__}") \
+                    from None
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    try:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise ClusterError(f"the Dask scheduler at {address} has no workers") from None
+        try:
+            theirs = client.run(versions)
+        except Exception as exc:     # a worker that cannot even report its versions
+            raise ClusterError(f"a Dask worker failed to report its package versions: "
+                               f"{' '.join(str(exc).split())}") from None
+        problem = _mismatch(versions(), theirs)
+        if problem is not None:
+            raise ClusterError(f"the Dask cluster differs from this machine: {problem}")
+        yield ClusterChunks(client, address)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _same(task: ChunkTask) -> ChunkTask:
+    return task
+
+
+class ClusterChunks(ChunkSource):
+    """A run's chunks computed by a cluster's workers, taken in chunk order."""
+
+    def __init__(self, client, address: str | None):
+        self.client = client
+        self.address = address
+
+    @property
+    def threads(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def describe(self) -> dict:
+        """The manifest's ``engine`` entry."""
+        return {"name": "dask", "scheduler": self.address or "LocalCluster",
+                "workers": len(self.client.nthreads()), "threads": self.threads}
+
+    def outputs(self, task: ChunkTask, bounds: list[tuple[int, int]],
+                source_draws: np.ndarray | None) -> Generator[ChunkOutput, None, None]:
+        from distributed import CancelledError
+
+        client = self.client
+        # Two chunks per thread in flight: every worker busy while the client writes.
+        window = 2 * self.threads
+        # Sent once, as a task's result rather than scattered data: a task can be recomputed
+        # when the workers holding its result die, scattered data would be lost with them.
+        shared = client.submit(_same, task, pure=False,
+                               key=f"simcore-task-{os.urandom(4).hex()}")
+        pending: list = []
+        submitted = 0
+
+        def submit_next() -> None:
+            nonlocal submitted
+            start, stop = bounds[submitted]
+            rows = None if source_draws is None else source_draws[start:stop]
+            pending.append(client.submit(compute_chunk, shared, start, stop, rows, pure=False,
+                                         key=f"simcore-chunk-{start}-{os.urandom(4).hex()}",
+                                         retries=0))
+            submitted += 1
+
+        try:
+            for _ in bounds:
+                while submitted < len(bounds) and len(pending) < window:
+                    submit_next()
+                future = pending.pop(0)
+                try:
+                    output = future.result()
+                except CancelledError:
+                    raise ClusterError("the Dask cluster cancelled the run's tasks "
+                                       "(scheduler lost?)") from None
+                except OSError as exc:
+                    raise ClusterError(f"lost the Dask scheduler: {exc}") from None
+                future.release()
+                yield output
+        finally:
+            if pending:
+                client.cancel(pending, force=True)
+            client.cancel([shared], force=True)
+
