@@ -23,6 +23,7 @@ POINT_VALUES = {
     "free_withdrawal_hazard": 0.08, "free_relaunch_hazard": 0.5,
     "free_withdrawn_residual": 0.1, "free_user_value_usd_per_month": 5.0,
     "free_daily_use_cap_seconds": 1800.0, "open_compute_per_video_second_today": 3.5,
+    "open_distillation_gain": 2.0, "open_distillation_years": 0.75,
     "gaming_pc_h100_equiv": 0.25, "consumer_hw_doubling_years": 2.5,
     "local_hours_per_day": 8.0, "npu_feasible_years": 6.0, "laptop_h100_equiv": 0.01,
     "overgeneration_today": 7.5, "overgeneration_halving_years": 2.5,

@@ -71,6 +71,8 @@ RESIDUAL = _I["free_withdrawn_residual"]
 USER_VALUE = _I["free_user_value_usd_per_month"]
 USE_CAP = _I["free_daily_use_cap_seconds"]
 OPEN_COMPUTE0 = _I["open_compute_per_video_second_today"]
+OPEN_DISTILL_GAIN = _I["open_distillation_gain"]
+OPEN_DISTILL_YEARS = _I["open_distillation_years"]
 PC_EQUIV = _I["gaming_pc_h100_equiv"]
 CONSUMER_DOUBLING = _I["consumer_hw_doubling_years"]
 LOCAL_HOURS = _I["local_hours_per_day"]
@@ -120,6 +122,7 @@ BREAK_ROW = SERIES_ROW["cut_break_probability"]
 DRAFT_MINUTE_ROW = SERIES_ROW["cost_per_finished_minute_draft_usd"]
 FESTIVAL_MINUTE_ROW = SERIES_ROW["cost_per_finished_minute_festival_usd"]
 TAKES_ROW = SERIES_ROW["takes_per_unit_automatic"]
+OPEN_COMPUTE_ROW = SERIES_ROW["open_compute_per_video_second"]
 # Requirement gap rows.
 LONG_TAKE_GAP = REQUIREMENT_ROW["long_take"]
 CONSISTENCY_GAP = REQUIREMENT_ROW["consistency"]
@@ -340,6 +343,7 @@ def _simulate_draw(x, t, clock, traj, gaps):
     log2_premium0 = math.log2(x[PREMIUM])
     log2_compute0 = math.log2(x[COMPUTE0])
     log2_open0 = math.log2(x[OPEN_COMPUTE0])
+    log2_open_distilled = max(math.log2(x[OPEN_DISTILL_GAIN]), 0.0)
     log2_gpu_price = math.log2(x[GPU_USD_HOUR] / SECONDS_PER_HOUR)
     log2_energy_price = math.log2(x[ENERGY_USD_HOUR] / SECONDS_PER_HOUR)
     log2_markup = math.log2(x[MARKUP])
@@ -417,7 +421,9 @@ def _simulate_draw(x, t, clock, traj, gaps):
         if switches % 2 == 1:
             log2_cloud += log2_residual
 
-        log2_compute_open = max(log2_open0 - log2_alg_gain, log2_floor)
+        log2_open_step = log2_open_distilled if tk > x[OPEN_DISTILL_YEARS] else 0.0
+        log2_compute_open = max(log2_open0 - log2_alg_gain - log2_open_step, log2_floor)
+        traj[OPEN_COMPUTE_ROW, k] = log2_compute_open
         log2_local_base = (log2_local_hours + hw_years * per_consumer
                            - log2_compute_open)
         log2_local_pc = log2_pc + log2_local_base

@@ -165,8 +165,13 @@ def simulate_trajectories(d: dict[str, np.ndarray], t: np.ndarray,
 
     # Mechanism 5: local generation with the best open model, measured today on consumer
     # hardware; it then gains as the frontier does, down to the same floor.
+    # Open checkpoints are distilled by third parties once, a step not in the trend: the gain
+    # lands after as_of, never before it, and never slows the model.
+    log2_distilled = np.where(t[None, :] > col("open_distillation_years"),
+                              np.maximum(log2col("open_distillation_gain"), 0.0), 0.0)
     log2_compute_open = np.maximum(
-        log2col("open_compute_per_video_second_today") - log2_alg_gain, log2_floor)
+        log2col("open_compute_per_video_second_today") - log2_alg_gain - log2_distilled,
+        log2_floor)
     log2_local_base = (np.log2(SECONDS_PER_HOUR * d["local_hours_per_day"])[:, None]
                        + hw_years / col("consumer_hw_doubling_years") - log2_compute_open)
     log2_local = {
@@ -180,6 +185,7 @@ def simulate_trajectories(d: dict[str, np.ndarray], t: np.ndarray,
         "compute_per_video_second": log2_compute,
         "usd_per_gpu_second": log2_usd_per_gpu_s + log2_markup,
         "film_cost_usd": log2_film_cost,
+        "open_compute_per_video_second": log2_compute_open,
     }
     for profile in spec.PROFILE_SPECS:
         # A free user takes whichever path is faster.

@@ -121,6 +121,8 @@ DRIVER_SPECS: tuple[Driver, ...] = (
     Driver("free_daily_use_cap_seconds", _LOGGED),
     # 2.5 local generation
     Driver("open_compute_per_video_second_today", _LOGGED),
+    Driver("open_distillation_gain", _LOGGED),
+    Driver("open_distillation_years", _START),
     Driver("gaming_pc_h100_equiv", _LOGGED),
     Driver("consumer_hw_doubling_years", _DIVISOR),
     Driver("local_hours_per_day",
@@ -182,7 +184,8 @@ FUTURE_TREND_DRIVERS = (
     "hw_doubling_years", "hw_slowdown_start_years", "hw_slowdown_factor",
     "rental_premium_decay_years", "energy_efficiency_doubling_years", "alg_halving_years",
     "free_passthrough_elasticity", "free_withdrawal_hazard", "free_relaunch_hazard",
-    "consumer_hw_doubling_years", "overgeneration_halving_years",
+    "consumer_hw_doubling_years", "open_distillation_gain", "open_distillation_years",
+    "overgeneration_halving_years",
     "coherent_shot_doubling_years", "cut_break_halving_years", "dialogue_error_halving_years",
     "judge_miss_halving_years", "agent_doubling_years", "stall_occurs", "stall_start_years",
     "stall_slowdown_factor",
@@ -276,6 +279,12 @@ OUTPUT_SPECS: tuple[Output, ...] = (
     Output("takes_per_unit_automatic", "takes per shot", False,
            "E(k*) of generate-and-verify with the automatic judge (2.7)", (1.0, 1e4),
            "at least one take; at most the largest cap on takes a maker pays for"),
+    Output("open_compute_per_video_second", "H100-equivalent GPU-seconds per video-second",
+           False, "compute_open (2.5): the best open model, after its distillation, to a floor",
+           (1e-4, 5000.0),
+           "at most ~25x the undistilled 50-step 14B reference (195 GPU-s): an open model a "
+           "generation behind; at least 1e-4, below any floor argued from one-step generation "
+           "by small models"),
 )
 
 
