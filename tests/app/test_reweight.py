@@ -199,4 +199,5 @@ def test_bounded_weights_are_trusted_where_the_khat_fit_misleads():
     # The changed driver follows the changed prior within the ESS's binomial error.
     values = sample_drivers(base, 20261125, 0, 20_000, copula=Copula.from_priors(base))
     reweighted = values["compute_per_video_second_floor"][weights.source_draws()]
-    _weighted_cdf_check(reweighted, target.drivers["compute_per_video_second_floor"].dist, weights.ess)
+    _weighted_cdf_check(reweighted, target.drivers["compute_per_video_second_floor"].dist,
+                        weights.ess)
