@@ -91,6 +91,9 @@ FAN_SPECS = {
     "compute_per_video_second": FanSpec(
         "Q2  Compute per second of video", "H100-equivalent GPU-seconds\nper video-second "
         "(log scale)", "plain", "#762a83"),
+    "open_compute_per_video_second": FanSpec(
+        "Compute per second of video, best open model (the local path)",
+        "H100-equivalent GPU-seconds\nper video-second (log scale)", "plain", "#542788"),
     "usd_per_gpu_second": FanSpec("Q3  Price ÷ compute (the margin)",
                                   "USD per H100-equivalent GPU-hour\n(log scale)", "usd",
                                   "#8c510a", 3600.0),
