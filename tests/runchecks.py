@@ -16,6 +16,7 @@ from simcore.analysis import tables
 from simcore.app import pipeline
 from simcore.faces.answer import summary_text
 from simcore.model import DRIVER_DOMAINS, MODEL_DRIVERS
+from simcore.model.spec import BINDING_COLUMNS
 from simcore.run import engine
 from simcore.stored import store
 
@@ -93,7 +94,7 @@ def assert_clean_result(result: engine.RunResult) -> None:
         domain = DRIVER_DOMAINS[name]
         assert all(domain.contains(v) for v in (values.min(), values.max())), name
     for name, times in result.events.items():
-        if name == "novel_to_movie_binding":
+        if name in BINDING_COLUMNS:
             continue
         assert not np.isnan(times).any(), name
         finite = times[np.isfinite(times)]
@@ -141,21 +142,28 @@ EXTREME_VALID = {
     "elasticity_one_hazards_high": dict(free_passthrough_elasticity=1.0,
                                         free_withdrawal_hazard=50.0, free_relaunch_hazard=50.0),
     "intervals_spanning_20_orders": dict(
-        alg_max_gain=E("loguniform", low=1e-10, high=1e10),
+        compute_per_video_second_floor=E("loguniform", low=1e-10, high=1e10),
         compute_per_video_second_today=E("lognormal", median=1.0, low=1e-10, high=1e10),
-        free_user_value_usd=E("lognormal", median=1e3, low=1e-7, high=1e13, interval=0.98),
-        budget_cap_usd=E("loguniform", low=1.0, high=1e20)),
-    "tiny_and_huge_values": dict(free_gpu_share=1e-90, gaming_pc_h100_equiv=1e90,
-                                 budget_cap_usd=1e99, cut_break_probability_today=1e-99,
+        free_user_value_usd_per_month=E("lognormal", median=1e3, low=1e-7, high=1e13,
+                                        interval=0.98),
+        individual_budget_usd=E("loguniform", low=1.0, high=1e20)),
+    "tiny_and_huge_values": dict(free_daily_use_cap_seconds=1e-90, gaming_pc_h100_equiv=1e90,
+                                 individual_budget_usd=1e99, cut_break_probability_today=1e-99,
                                  film_length_seconds=1e-99),
-    "zero_lag_and_starts": dict(open_weights_lag=0.0, stall_start_years=0.0,
-                                hw_slowdown_start_years=0.0, npu_feasible_years=-5.0),
-    "regime_with_zero_probability": dict(open_weights_lag=E("regimes", choices=[
-        {"name": "never", "value": 100.0, "p": 0.0}, {"name": "always", "value": 0.5, "p": 1.0}])),
+    "zero_recalls_and_starts": dict(judge_recall_today=0.0, human_review_recall=0.0,
+                                    stall_start_years=0.0,
+                                    hw_slowdown_start_years=0.0, npu_feasible_years=-5.0),
+    "regime_with_zero_probability": dict(local_hours_per_day=E("regimes", choices=[
+        {"name": "never", "value": 24.0, "p": 0.0}, {"name": "always", "value": 0.5, "p": 1.0}])),
+    "perfect_recalls_certain_errors": dict(judge_recall_today=1.0, human_review_recall=1.0,
+                                           cut_break_probability_today=1.0,
+                                           cut_break_probability_floor=1.0,
+                                           max_takes_per_unit=1e90),
     "normal_far_from_zero": dict(hw_doubling_years=E("normal", mean=2.0, sd=0.2)),
     "everything_extreme_at_once": dict(
         hw_doubling_years=1 / 365, hw_slowdown_factor=1e-6, stall_slowdown_factor=1e-9,
         stall_occurs=1.0, stall_start_years=0.0, alg_halving_years=1e-3,
-        consumer_hw_doubling_years=1e-3, open_weights_lag=1e6, alg_max_gain=1e50,
+        consumer_hw_doubling_years=1e-3, compute_per_video_second_floor=1e-90,
+        judge_miss_halving_years=1e-3, energy_efficiency_doubling_years=1e-3,
         free_passthrough_elasticity=0.0, free_withdrawn_residual=1e-90),
 }

@@ -110,8 +110,9 @@ def observations_table(result) -> pd.DataFrame:
     return pd.DataFrame(observation_rows(result), columns=list(TABLE_COLUMNS))
 
 
-def as_of_flags(table: pd.DataFrame) -> list[str]:
-    """Plain lines for the observations dated before as_of that fall outside the run."""
+def as_of_flags(table: pd.DataFrame, explanations: dict[str, str] | None = None) -> list[str]:
+    """Plain lines for the observations dated before as_of that fall outside the run; with
+    ``explanations`` (observation id -> why), each line says why, or that nothing explains it."""
     flagged = table[(table["compared_at"] == "as_of") & (table["flag"].fillna("") != "")]
     lines = []
     for row in flagged.itertuples():
@@ -119,8 +120,12 @@ def as_of_flags(table: pd.DataFrame) -> list[str]:
                  else f"{row.low:g}-{row.high:g}" if pd.notna(row.low) and pd.notna(row.high)
                  else "")
         where = "" if row.profile == "all" else f" ({row.profile})"
-        lines.append(f"{row.measures}{where}: observed {shown} on {row.date} ({row.quality}, "
-                     f"{row.id}) is {row.flag} at as_of")
+        line = (f"{row.measures}{where}: observed {shown} on {row.date} ({row.quality}, "
+                f"{row.id}) is {row.flag} at as_of")
+        if explanations is not None:
+            why = explanations.get(row.id)
+            line += f". Explained: {why}" if why else ". Not explained."
+        lines.append(line)
     return lines
 
 

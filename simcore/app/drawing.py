@@ -34,13 +34,15 @@ def _prepare(with_charts: bool) -> None:
 
 
 def draw_from_run(folder: Path, with_charts: bool) -> None:
-    """``seed_comparison.csv`` and (``with_charts``) ``plots.STANDARD_SET`` into ``folder``,
-    from its run.nc."""
+    """``seed_comparison.csv``, ``outside_comparison.csv`` and (``with_charts``)
+    ``plots.STANDARD_SET`` into ``folder``, from its run.nc."""
+    from ..faces.outside import write_outside_comparison
     from ..faces.plots import OPTIONAL_GROUPS, STANDARD_SET_GROUPS
     from ..faces.seed import write_comparison
     from ..stored.store import load_run
     with load_run(folder, STANDARD_SET_GROUPS, optional=OPTIONAL_GROUPS) as tree:
         write_comparison(tree, folder)          # seed_comparison.csv (Q9)
+        write_outside_comparison(tree, folder)  # outside_comparison.csv
         if with_charts:
             from ..faces.plots import draw_standard_set
             draw_standard_set(tree, folder)     # plots.STANDARD_SET

@@ -30,7 +30,7 @@ from ..base import csvfiles
 from ..base.limits import MAX_CSV_BYTES
 from ..run import engine
 from ..stored import contained, observation_files, store
-from ..stored.manifest import load_stored_tree, read_manifest, run_priors
+from ..stored.manifest import check_model_version, load_stored_tree, read_manifest, run_priors
 from ..stored.store import RUN_FILE, git_commit, package_versions
 from . import pipeline
 from .run_data import prepare_stored
@@ -211,6 +211,7 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
+    check_model_version(run_dir, manifest)
     priors, _ = run_priors(run_dir, manifest)
     stored = load_stored_tree(run_dir)
     report = VerifyReport(run_dir=run_dir, seed=manifest["seed"], draws=manifest["draws"])

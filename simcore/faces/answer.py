@@ -8,7 +8,8 @@ import numpy as np
 
 from ..analysis.headline import INDICATOR_YEAR, headline_indices
 from ..analysis.tables import format_year
-from ..model import ALREADY_MET, FILM_TIME_THRESHOLDS_DAYS, PROFILES, REQUIREMENTS
+from ..model import ALREADY_MET, FILM_TIME_THRESHOLDS_DAYS, PROFILES
+from ..model.spec import EVENT_BY_NAME, MILESTONES, binding_labels
 from ..run.engine import RunResult
 from ..run.summaries import probability_mcse, year_ends
 from .formatting import PROFILE_HEADINGS as PROFILE_WORDS
@@ -54,32 +55,43 @@ def event_lines(result: RunResult) -> list[str]:
 
 
 def milestone_lines(result: RunResult) -> list[str]:
-    possible = result.event("novel_to_movie_possible")
+    """Q7 per human-effort level (the spec's MILESTONES): when, P by the end of 2028 and of
+    INDICATOR_YEAR, the requirement met last most often, and the free-user variant."""
     horizon = math.floor(result.horizon_year)
-    if INDICATOR_YEAR in year_ends(result.priors.as_of_year, result.horizon_year):
-        p_by = float(possible.probability_by(np.array([INDICATOR_YEAR]))[0])
-        by_indicator = (f"P(by end of {INDICATOR_YEAR}) = {p_by:.1%} "
-                        f"± {probability_mcse(p_by, possible.n):.1%};  ")
-    else:   # the run does not cover the whole of that year: unknown, not "by the horizon"
-        by_indicator = f"P(by end of {INDICATOR_YEAR}): outside the run;  "
-    binding = result.events["novel_to_movie_binding"]
-    codes, counts = np.unique(binding, return_counts=True)
-    top = codes[np.argmax(counts)]
-    top_name = "already met" if top == ALREADY_MET else REQUIREMENTS[top]
-    mcse = possible.quantile_mcse(0.5)
-    p10, p50, p90 = (format_year(v, result) for v in possible.quantiles([0.1, 0.5, 0.9]))
-    lines = [
-        "Q7  A watchable feature film made from a novel's text becomes possible:",
-        f"    median {p50}" + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
-        + f", 80% interval {p10} – {p90}",
-        f"    {by_indicator}P(not by {horizon}) = {possible.p_not_by_horizon:.1%}",
-        f"    requirement met last most often: {top_name} ({counts.max() / possible.n:.0%} "
-        "of worlds)",
-    ]
-    for i, profile in enumerate(PROFILES):
-        free = result.event("novel_to_movie_free_user", i)
-        lines.append(f"    ... and a free user with {PROFILE_WORDS[profile]} can make one: median "
-                     f"{format_year(free.quantile(0.5), result)}")
+    ends = year_ends(result.priors.as_of_year, result.horizon_year)
+    lines = ["Q7  A watchable feature film made from a novel's text becomes possible:"]
+    for name, free_user, words in MILESTONES:
+        possible = result.event(name)
+        by = []
+        for year in sorted({2028, INDICATOR_YEAR}):
+            if year in ends:
+                p_by = float(possible.probability_by(np.array([year]))[0])
+                by.append(f"P(by end of {year}) = {p_by:.1%} "
+                          f"± {probability_mcse(p_by, possible.n):.1%}")
+            else:   # the run does not cover the whole of that year: unknown
+                by.append(f"P(by end of {year}): outside the run")
+        event = EVENT_BY_NAME[name]
+        binding = result.events[event.binding]
+        codes, counts = np.unique(binding, return_counts=True)
+        top = codes[np.argmax(counts)]
+        top_name = ("already met" if top == ALREADY_MET
+                    else binding_labels(event)[int(top) - ALREADY_MET])
+        mcse = possible.quantile_mcse(0.5)
+        p10, p50, p90 = (format_year(v, result) for v in possible.quantiles([0.1, 0.5, 0.9]))
+        lines += [
+            f"  {words}:",
+            f"    median {p50}" + (f" (± {mcse:.2f} y)" if math.isfinite(mcse) else "")
+            + f", 80% interval {p10} – {p90}",
+            f"    {';  '.join(by)};  P(not by {horizon}) = {possible.p_not_by_horizon:.1%}",
+            f"    requirement met last most often: {top_name} "
+            f"({counts.max() / possible.n:.0%} of worlds)",
+        ]
+        if free_user is None:
+            continue
+        for i, profile in enumerate(PROFILES):
+            free = result.event(free_user, i)
+            lines.append(f"    ... and a free user with {PROFILE_WORDS[profile]} can: median "
+                         f"{format_year(free.quantile(0.5), result)}")
     return lines
 
 

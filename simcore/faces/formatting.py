@@ -89,9 +89,15 @@ PROFILE_SHORT = {"no_hardware": "no hardware", "gaming_pc": "gaming PC", "all": 
 PROFILE_HEADINGS = {"no_hardware": "no hardware (phone/laptop)",
                     "gaming_pc": "a gaming PC"}                        # the terminal answer
 PROFILE_LEGEND = {"no_hardware": "no hardware (phone/laptop)", "gaming_pc": "gaming PC"}
-REQUIREMENT_WORDS = {"already_met": "already met at the start", "shot_length": "shot length",
+REQUIREMENT_WORDS = {"already_met": "already met at the start", "long_take": "long take",
                      "consistency": "consistency across cuts", "director_agent": "director agent",
-                     "dialogue": "dialogue", "budget": "budget"}
+                     "dialogue": "dialogue", "budget": "budget",
+                     "consistency_team": "consistency (team review)",
+                     "dialogue_team": "dialogue (team review)", "budget_team": "team budget",
+                     "consistency_director": "consistency (director's review)",
+                     "dialogue_director": "dialogue (director's review)",
+                     "director_agent_assisted": "agent pieces (directed)",
+                     "budget_director": "one person's budget"}
 REQUIREMENT_LEGEND = {**REQUIREMENT_WORDS, "already_met": "already met at as-of"}
 
 

@@ -38,6 +38,7 @@ from ..analysis.sensitivity.given import MIN_DRAWS
 from ..analysis.sensitivity.targets import ALL_PROFILES
 from ..analysis.sensitivity.tornado import swings
 from ..base.errors import RunDirError
+from ..model.spec import MILESTONES
 from ..stored.publish import write_bytes_atomic
 from ..stored.rundir import StoredRun, read_run
 from . import plots
@@ -343,6 +344,12 @@ def q7(t: _Tables, profiles: Sequence[str]) -> Section:
                         f"({likelihood(p_not).range_text}) not to happen by "
                         f"{math.floor(t.run.horizon_year)} (P = ",
                         t.event(event, "all", "p_not_by_horizon"), ")."])
+    for other, words in (("film_by_one_director", "One person directing for a month"),
+                         ("film_by_small_team", "A small team (about 10 people, 3 months)")):
+        if t.has_event(other, "all"):
+            s.sentences.append([f"{words} can make one: median ", t.event(other, "all", "p50"),
+                                " (80%: ", t.event(other, "all", "p10"), " – ",
+                                t.event(other, "all", "p90"), ")."])
     for profile in profiles:
         if t.has_event("novel_to_movie_free_user", profile):
             s.sentences.append([f"A free user with {PROFILE_WORDS[profile]} can make one: "
@@ -490,12 +497,14 @@ def q9(run: StoredRun) -> Section:
         ranked = r.status == "ranked" and r.percentile_rank == r.percentile_rank
         rank = (Num(_sig(float(r.percentile_rank), 3), "seed_comparison.csv", key,
                     "percentile_rank", "number") if ranked else "—")
+        why = getattr(r, "why", "")
         rows.append([str(int(r.year)), r.seed_text, r.status, rank, str(r.rank_text)
                      if isinstance(r.rank_text, str) else "",
                      str(r.run_median_text) if isinstance(getattr(r, "run_median_text", ""),
-                                                          str) else ""])
+                                                          str) else "",
+                     why if isinstance(why, str) else ""])
     s.tables.append(Table(["year", "seed forecast", "status", "percentile rank",
-                           "in words", "this run's median"], rows,
+                           "in words", "this run's median", "why this run differs"], rows,
                           "Each point of the seed forecast placed in this run's distribution",
                           numeric={3}))
     s.notes.append("Film-time points: the share of simulated worlds in which a free user with no "
@@ -503,6 +512,38 @@ def q9(run: StoredRun) -> Section:
                    "world). Novel-to-movie points: the share of worlds in which it is possible "
                    "by the end of that year. Points before the run's start are history, not "
                    "ranked.")
+    return s
+
+
+MILESTONE_WORDS = {event: words for event, _, words in MILESTONES}
+
+
+def outside_forecasts(run: StoredRun) -> Section | None:
+    table = run.table("outside_comparison.csv")
+    if table is None:
+        return None
+    s = Section("outside", "Q9", "Outside forecasts",
+                "How do published forecasts of the same milestones compare, and why does this "
+                "run differ?")
+    rows = []
+    for r in table.itertuples():
+        ranked = r.status == "ranked" and r.run_p_by == r.run_p_by
+        theirs = r.claim
+        ours = (Num(percent_text(float(r.run_p_by)), "outside_comparison.csv",
+                    {"who": r.who, "event": r.event, "by_end_of": int(r.by_end_of)},
+                    "run_p_by", "percent") if ranked else "history")
+        rows.append([f"{r.who} ({r.made})", r.question, theirs,
+                     f"a watchable film {MILESTONE_WORDS.get(r.event, r.event)}, by the end of "
+                     f"{int(r.by_end_of)}",
+                     ours, r.bar, r.why])
+    s.tables.append(Table(["forecaster", "question", "their number", "compared with",
+                           "this run", "their bar vs ours", "why this run differs"], rows,
+                          "Published forecasts of the milestones (data/outside_forecasts.toml)",
+                          numeric={4}))
+    s.notes.append("'This run': the share of simulated worlds with the milestone by the end of "
+                   "that year, exact from the stored per-draw event times. A higher bar (e.g. "
+                   "high quality rather than watchable) should carry a lower probability than "
+                   "ours.")
     return s
 
 
@@ -681,6 +722,9 @@ def render_report(run: StoredRun, compare_with: Sequence[StoredRun] = ()) -> str
     charts, chart_notes = run_charts(run)
     sections = [q1(t), *q2_q3(t), q4(t), q5(t, profiles), q6(t, profiles), q7(t, profiles),
                 q8(run, t, profiles, tornado_charts(run)), q9(run)]
+    outside = outside_forecasts(run)
+    if outside is not None:
+        sections.append(outside)
     observed = observations_section(run)
     if observed is not None:
         sections.append(observed)

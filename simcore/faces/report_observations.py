@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import tomllib
+from pathlib import Path
 
 import pandas as pd
 
@@ -103,6 +105,19 @@ def _backtest(run: StoredRun) -> tuple[list[Table], list[Chart], list[str]]:
     return tables, charts, notes
 
 
+EXPLANATIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "as_of_explanations.toml"
+
+
+def as_of_explanations(path: Path = EXPLANATIONS_FILE) -> dict[str, str]:
+    """Observation id -> why it may fall outside the baseline at as_of (empty when the data
+    folder is not installed or the file is unreadable: the flags then say "not explained")."""
+    try:
+        explained = tomllib.loads(path.read_text(encoding="utf-8")).get("explained", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {str(k): str(v) for k, v in explained.items()} if isinstance(explained, dict) else {}
+
+
 def observations_section(run: StoredRun) -> Section | None:
     table = run.table("observations.csv")
     weights = _weights_note(run)
@@ -112,7 +127,7 @@ def observations_section(run: StoredRun) -> Section | None:
                       "Each sourced observation in the run's window, ranked in the run's own "
                       "distribution at its date (PIT: the share of worlds below it).")
     if table is not None:
-        flags = as_of_flags(table)
+        flags = as_of_flags(table, as_of_explanations())
         later = table[table["compared_at"] != "as_of"]
         inside = later["pit"].between(0.05, 0.95).mean() if len(later) else float("nan")
         sentence = [f"{len(table)} observations ranked; {len(flags)} dated before as_of fall "

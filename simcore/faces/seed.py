@@ -54,7 +54,8 @@ UNIT_DAYS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1.0, "weeks": 7.0,
              "months": 365.25 / 12, "years": 365.25}
 COLUMNS = ["quantity", "profile", "year", "date", "seed_value", "seed_text", "status",
            "percentile_rank", "rank_text", "run_p05", "run_median", "run_p95",
-           "run_median_text", "share_of_sample_paths_at_or_below", "n_sample_paths", "method"]
+           "run_median_text", "share_of_sample_paths_at_or_below", "n_sample_paths", "method",
+           "why"]
 
 
 class SeedForecastError(SimcoreError):
@@ -69,6 +70,7 @@ class SeedPoint:
     date: float
     days: float
     text: str       # e.g. "~9 months (~60 s of video per day)"
+    why: str = ""   # why this baseline differs from the point, in words
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class SeedMilestone:
     first_year: int
     last_year: int
     text: str
+    why: str = ""
 
     @property
     def years(self) -> list[int]:
@@ -127,10 +130,12 @@ def load_seed_forecast(path: str | Path | None = None) -> SeedForecast:
             words = unit[:-1] if value == 1 else unit
             text = f"~{value:g} {words}" + (f" ({p['basis']})" if p.get("basis") else "")
             points.append(SeedPoint(year=int(p["year"]), date=float(p.get("date", p["year"] + 0.5)),
-                                    days=value * UNIT_DAYS[unit], text=text))
+                                    days=value * UNIT_DAYS[unit], text=text,
+                                    why=str(p.get("why", ""))))
         m = raw["milestone"]
         milestone = SeedMilestone(event=m["event"], first_year=int(m["first_year"]),
-                                  last_year=int(m["last_year"]), text=m.get("text", ""))
+                                  last_year=int(m["last_year"]), text=m.get("text", ""),
+                                  why=str(m.get("why", "")))
         return SeedForecast(document=source["document"], written=source["written"],
                             title=source.get("title", ""),
                             profile=source.get("profile", "no_hardware"),
@@ -203,7 +208,7 @@ def _film_rows(run: xr.DataTree, seed: SeedForecast) -> list[dict]:
                "run_p05": math.nan, "run_median": math.nan, "run_p95": math.nan,
                "run_median_text": "",
                "share_of_sample_paths_at_or_below": math.nan, "n_sample_paths": paths.shape[0],
-               "method": "history: before the run's as_of, not ranked"}
+               "method": "history: before the run's as_of, not ranked", "why": point.why}
         if not times[0] <= point.date <= times[-1]:
             if point.date > times[-1]:
                 row["method"] = "after the run's horizon, not ranked"
@@ -263,6 +268,7 @@ def _milestone_rows(run: xr.DataTree, seed: SeedForecast) -> list[dict]:
             "share_of_sample_paths_at_or_below": math.nan, "n_sample_paths": 0,
             "method": "P(event by the end of the year), exact from the stored per-draw event "
                       "times (not by the horizon counts as later)",
+            "why": m.why,
         })
     return rows
 

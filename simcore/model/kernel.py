@@ -30,6 +30,7 @@ from . import binning, spec
 from .binning import BIN_SHIFT, BINS_PER_OCTAVE, N_BINS
 from .interface import Grid, Trajectories, driver_values, regime_clock, unpack_events
 from .spec import (
+    DAYS_PER_MONTH,
     DRIVER_ORDER,
     N_BINDING_COLUMNS,
     N_EVENT_COLUMNS,
@@ -37,7 +38,6 @@ from .spec import (
     N_SERIES,
     PROFILES,
     REQUIREMENT_ROW,
-    SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
     SERIES,
     SERIES_ROW,
@@ -54,20 +54,27 @@ HW_SLOW_FACTOR = _I["hw_slowdown_factor"]
 GPU_USD_HOUR = _I["gpu_usd_per_hour"]
 PREMIUM = _I["rental_premium"]
 PREMIUM_DECAY = _I["rental_premium_decay_years"]
+ENERGY_USD_HOUR = _I["gpu_energy_usd_per_hour"]
+ENERGY_DOUBLING = _I["energy_efficiency_doubling_years"]
 ALG_HALVING = _I["alg_halving_years"]
-ALG_MAX = _I["alg_max_gain"]
+COMPUTE_FLOOR = _I["compute_per_video_second_floor"]
 COMPUTE0 = _I["compute_per_video_second_today"]
 MARKUP = _I["price_markup"]
+FESTIVAL_PRICE = _I["festival_price_multiplier"]
+FESTIVAL_OVERGEN0 = _I["festival_overgeneration_today"]
+FESTIVAL_LABOUR = _I["festival_labour_usd_per_finished_minute"]
 ALLOWANCE0 = _I["free_allowance_today"]
 ELASTICITY = _I["free_passthrough_elasticity"]
 WITHDRAWAL = _I["free_withdrawal_hazard"]
 RELAUNCH = _I["free_relaunch_hazard"]
 RESIDUAL = _I["free_withdrawn_residual"]
-USER_VALUE = _I["free_user_value_usd"]
-GPU_SHARE = _I["free_gpu_share"]
+USER_VALUE = _I["free_user_value_usd_per_month"]
+USE_CAP = _I["free_daily_use_cap_seconds"]
+OPEN_COMPUTE0 = _I["open_compute_per_video_second_today"]
+OPEN_DISTILL_GAIN = _I["open_distillation_gain"]
+OPEN_DISTILL_YEARS = _I["open_distillation_years"]
 PC_EQUIV = _I["gaming_pc_h100_equiv"]
 CONSUMER_DOUBLING = _I["consumer_hw_doubling_years"]
-OPEN_LAG = _I["open_weights_lag"]
 LOCAL_HOURS = _I["local_hours_per_day"]
 NPU_YEARS = _I["npu_feasible_years"]
 LAPTOP_EQUIV = _I["laptop_h100_equiv"]
@@ -75,20 +82,31 @@ OVERGEN0 = _I["overgeneration_today"]
 OVERGEN_HALVING = _I["overgeneration_halving_years"]
 SHOT0 = _I["coherent_shot_seconds_today"]
 SHOT_DOUBLING = _I["coherent_shot_doubling_years"]
-SHOT_NEEDED = _I["required_shot_seconds"]
+SHOT_SATURATION = _I["coherent_shot_saturation_seconds"]
+LONG_TAKE = _I["required_long_take_seconds"]
 BREAK0 = _I["cut_break_probability_today"]
 BREAK_HALVING = _I["cut_break_halving_years"]
+BREAK_FLOOR = _I["cut_break_probability_floor"]
 CUTS = _I["cuts_per_feature"]
 BREAKS_OK = _I["tolerated_visible_breaks"]
-AGENT0 = _I["agent_horizon_hours_today"]
-AGENT_DOUBLING = _I["agent_doubling_years"]
-ADAPT_HOURS = _I["novel_adaptation_hours"]
-RELIABILITY = _I["agent_reliability_factor"]
 DIALOGUE0 = _I["dialogue_error_probability_today"]
 DIALOGUE_HALVING = _I["dialogue_error_halving_years"]
+DIALOGUE_FLOOR = _I["dialogue_error_probability_floor"]
 LINES = _I["dialogue_lines_per_feature"]
 DIALOGUE_OK = _I["tolerated_dialogue_errors"]
-BUDGET = _I["budget_cap_usd"]
+JUDGE_RECALL0 = _I["judge_recall_today"]
+JUDGE_MISS_HALVING = _I["judge_miss_halving_years"]
+HUMAN_RECALL = _I["human_review_recall"]
+MAX_TAKES = _I["max_takes_per_unit"]
+AGENT0 = _I["agent_horizon_hours_today"]
+AGENT_DOUBLING = _I["agent_doubling_years"]
+SUBTASK_HOURS = _I["longest_unsplittable_subtask_hours"]
+RELIABILITY = _I["agent_reliability_factor"]
+ADAPT_HOURS = _I["novel_adaptation_hours"]
+DIRECTOR_HOURS = _I["director_hours"]
+HOURS_PER_PIECE = _I["director_hours_per_piece"]
+INDIVIDUAL_BUDGET = _I["individual_budget_usd"]
+TEAM_BUDGET = _I["team_budget_usd"]
 STALL = _I["stall_occurs"]
 STALL_START = _I["stall_start_years"]
 STALL_FACTOR = _I["stall_slowdown_factor"]
@@ -101,12 +119,23 @@ USD_PER_GPU_S_ROW = SERIES_ROW["usd_per_gpu_second"]
 FILM_COST_ROW = SERIES_ROW["film_cost_usd"]
 SHOT_ROW = SERIES_ROW["coherent_shot_seconds"]
 BREAK_ROW = SERIES_ROW["cut_break_probability"]
+DRAFT_MINUTE_ROW = SERIES_ROW["cost_per_finished_minute_draft_usd"]
+FESTIVAL_MINUTE_ROW = SERIES_ROW["cost_per_finished_minute_festival_usd"]
+TAKES_ROW = SERIES_ROW["takes_per_unit_automatic"]
+OPEN_COMPUTE_ROW = SERIES_ROW["open_compute_per_video_second"]
 # Requirement gap rows.
-SHOT_GAP = REQUIREMENT_ROW["shot_length"]
+LONG_TAKE_GAP = REQUIREMENT_ROW["long_take"]
 CONSISTENCY_GAP = REQUIREMENT_ROW["consistency"]
 AGENT_GAP = REQUIREMENT_ROW["director_agent"]
 DIALOGUE_GAP = REQUIREMENT_ROW["dialogue"]
 BUDGET_GAP = REQUIREMENT_ROW["budget"]
+TEAM_CONSISTENCY_GAP = REQUIREMENT_ROW["consistency_team"]
+TEAM_DIALOGUE_GAP = REQUIREMENT_ROW["dialogue_team"]
+TEAM_BUDGET_GAP = REQUIREMENT_ROW["budget_team"]
+DIRECTOR_CONSISTENCY_GAP = REQUIREMENT_ROW["consistency_director"]
+DIRECTOR_DIALOGUE_GAP = REQUIREMENT_ROW["dialogue_director"]
+ASSISTED_AGENT_GAP = REQUIREMENT_ROW["director_agent_assisted"]
+DIRECTOR_BUDGET_GAP = REQUIREMENT_ROW["budget_director"]
 
 # Per profile: its film_days and free_video_seconds_per_day rows, and whether it owns each
 # local device (the equations below compute these devices' rates). A tuple: numba unrolls the
@@ -228,6 +257,68 @@ def _value(log2):
     return 2.0 ** log2
 
 
+_LN2 = math.log(2.0)
+_LOG2E = 1.0 / math.log(2.0)
+
+
+@njit(cache=True, inline="always")
+def _log2(x):
+    """log2 with log2(0) = -inf (numba's math.log2 raises nothing, but say it)."""
+    return -np.inf if x <= 0.0 else math.log2(x)
+
+
+@njit(cache=True, inline="always")
+def _logaddexp2(x, y):
+    """numpy's npy_logaddexp2, operation for operation: lg(2^x + 2^y)."""
+    if x == y:
+        return x + 1.0
+    tmp = x - y
+    if tmp > 0.0:
+        return x + _LOG2E * math.log1p(2.0 ** -tmp)
+    if tmp <= 0.0:
+        return y + _LOG2E * math.log1p(2.0 ** tmp)
+    return x + y
+
+
+@njit(cache=True, inline="always")
+def _odds(lg_x):
+    """(lg x, x, lg(1 - x)) of a probability given as lg x, capped at 1: what generate-and-verify
+    needs of a take's chance of being bad or of a reviewer's miss rate, computed once per step
+    and shared by the units and levels that use it."""
+    lg_x = min(lg_x, 0.0)
+    x = 2.0 ** lg_x
+    return lg_x, x, (-np.inf if x >= 1.0 else math.log1p(-x) / _LN2)
+
+
+@njit(cache=True)
+def _verified_error(bad, reviewer, max_takes, share, lg_share):
+    """Generate-and-verify, as reference.verified_error: (lg P(K), lg E(k*)). ``bad`` and
+    ``reviewer`` are ``_odds`` of the take's chance of being bad and of the reviewer's miss
+    rate, ``max_takes`` is K and ``share`` the tolerated share q (lg_share its log)."""
+    lg_p, p, lg_good = bad
+    lg_miss, miss, lg_catch = reviewer
+    one_minus_a = 1.0 - p + p * miss
+    singular = one_minus_a <= 0.0
+    if singular:
+        lg_floor = -np.inf
+        lg_rest = 0.0
+    else:
+        lg_one_minus_a = math.log2(one_minus_a)
+        lg_floor = lg_p + lg_miss - lg_one_minus_a
+        lg_rest = lg_good - lg_one_minus_a
+    lg_a = lg_p + lg_catch
+    lg_error = _logaddexp2(lg_floor, max_takes * lg_a + lg_rest)
+    if lg_p <= lg_share:
+        return lg_error, 0.0          # the first take is kept: E(1) = 1
+    if lg_floor < lg_share and lg_a < 0.0:
+        needed = (_log2(share - 2.0 ** lg_floor) - lg_rest) / lg_a
+        takes = min(max_takes, max(needed, 1.0))
+    else:
+        takes = max_takes
+    expected = takes if singular else -math.expm1(takes * lg_a * _LN2) / one_minus_a
+    return lg_error, max(math.log2(expected), 0.0)   # never below the one take
+
+
 @njit(cache=True)
 def _simulate_draw(x, t, clock, traj, gaps):
     """Fill ``traj`` (N_SERIES, T) with log2 series and the first N_REQUIREMENTS rows of
@@ -239,6 +330,7 @@ def _simulate_draw(x, t, clock, traj, gaps):
     hw_pace = 1.0 / x[HW_SLOW_FACTOR]
     per_alg = 1.0 / x[ALG_HALVING]
     per_hw = 1.0 / x[HW_DOUBLING]
+    per_energy = 1.0 / x[ENERGY_DOUBLING]
     per_premium = 1.0 / x[PREMIUM_DECAY]
     per_overgen = 1.0 / x[OVERGEN_HALVING]
     per_consumer = 1.0 / x[CONSUMER_DOUBLING]
@@ -246,29 +338,52 @@ def _simulate_draw(x, t, clock, traj, gaps):
     per_break = 1.0 / x[BREAK_HALVING]
     per_agent = 1.0 / x[AGENT_DOUBLING]
     per_dialogue = 1.0 / x[DIALOGUE_HALVING]
-    log2_ceiling = math.log2(x[ALG_MAX])
+    per_judge = 1.0 / x[JUDGE_MISS_HALVING]
+    log2_floor = math.log2(x[COMPUTE_FLOOR])
     log2_premium0 = math.log2(x[PREMIUM])
     log2_compute0 = math.log2(x[COMPUTE0])
+    log2_open0 = math.log2(x[OPEN_COMPUTE0])
+    log2_open_distilled = max(math.log2(x[OPEN_DISTILL_GAIN]), 0.0)
     log2_gpu_price = math.log2(x[GPU_USD_HOUR] / SECONDS_PER_HOUR)
+    log2_energy_price = math.log2(x[ENERGY_USD_HOUR] / SECONDS_PER_HOUR)
     log2_markup = math.log2(x[MARKUP])
     log2_overgen0 = math.log2(x[OVERGEN0])
+    log2_festival_overgen0 = math.log2(x[FESTIVAL_OVERGEN0])
+    log2_festival_price = math.log2(x[FESTIVAL_PRICE])
+    log2_labour = math.log2(x[FESTIVAL_LABOUR])
     log2_length = math.log2(x[FILM_LENGTH])
     log2_allowance = math.log2(x[ALLOWANCE0])
-    log2_value = math.log2(x[USER_VALUE])
-    log2_share = math.log2(SECONDS_PER_DAY * x[GPU_SHARE])
+    log2_value = math.log2(x[USER_VALUE] / DAYS_PER_MONTH)
+    spend_floor = 0.0
+    log2_cap = math.log2(x[USE_CAP])
     log2_residual = math.log2(x[RESIDUAL])
     log2_local_hours = math.log2(SECONDS_PER_HOUR * x[LOCAL_HOURS])
     log2_pc = math.log2(x[PC_EQUIV])
     log2_laptop = math.log2(x[LAPTOP_EQUIV])
-    log2_shot_needed = math.log2(x[SHOT_NEEDED])
-    log2_breaks_allowed = math.log2(x[BREAKS_OK]) - math.log2(x[CUTS])
-    log2_agent_needed = math.log2(x[ADAPT_HOURS]) + math.log2(x[RELIABILITY])
-    log2_dialogue_allowed = math.log2(x[DIALOGUE_OK]) - math.log2(x[LINES])
-    log2_budget = math.log2(x[BUDGET])
+    log2_long_take = math.log2(x[LONG_TAKE])
+    log2_saturation = math.log2(x[SHOT_SATURATION])
+    log2_cut_share = math.log2(x[BREAKS_OK]) - math.log2(x[CUTS])
+    log2_line_share = math.log2(x[DIALOGUE_OK]) - math.log2(x[LINES])
+    log2_agent_needed = math.log2(x[SUBTASK_HOURS]) + math.log2(x[RELIABILITY])
+    log2_piece = max(math.log2(x[SUBTASK_HOURS]),
+                     math.log2(x[ADAPT_HOURS]) + math.log2(x[HOURS_PER_PIECE])
+                     - math.log2(x[DIRECTOR_HOURS]))
+    log2_director_seconds = math.log2(SECONDS_PER_HOUR * x[DIRECTOR_HOURS])
+    log2_individual_budget = math.log2(x[INDIVIDUAL_BUDGET])
+    log2_team_budget = math.log2(x[TEAM_BUDGET])
     log2_shot0 = math.log2(x[SHOT0])
     log2_break0 = math.log2(x[BREAK0])
+    log2_break_floor = math.log2(x[BREAK_FLOOR])
     log2_agent0 = math.log2(x[AGENT0])
     log2_dialogue0 = math.log2(x[DIALOGUE0])
+    log2_dialogue_floor = math.log2(x[DIALOGUE_FLOOR])
+    log2_judge_miss0 = _log2(1.0 - x[JUDGE_RECALL0])
+    log2_human_miss = _log2(1.0 - x[HUMAN_RECALL])
+    log2_max_takes = max(math.log2(x[MAX_TAKES]), 0.0)   # at least the one take itself
+    max_takes = 2.0 ** log2_max_takes
+    cut_share = 2.0 ** log2_cut_share
+    line_share = 2.0 ** log2_line_share
+    log2_minute = math.log2(60.0)
 
     # Free-tier regime: switch times of the withdrawal/relaunch chain.
     switch_times = np.empty(clock.size)
@@ -278,18 +393,18 @@ def _simulate_draw(x, t, clock, traj, gaps):
         elapsed += -math.log(clock[k]) / hazard if hazard > 0.0 else np.inf
         switch_times[k] = elapsed
 
-    unlimited = False
     switches = 0
     cost0 = 0.0
     for k in range(t.size):
         tk = t[k]
         ai_years = _stalled(tk, stall_start, stall_pace)
-        log2_alg_gain = min(ai_years * per_alg, log2_ceiling)
+        log2_alg_gain = ai_years * per_alg
         hw_years = _stalled(tk, x[HW_SLOW_START], hw_pace)
         log2_hw_gain = hw_years * per_hw
         log2_premium = log2_premium0 * (max(0.0, 1.0 - tk * per_premium) - 1.0)
-        log2_compute = log2_compute0 - log2_alg_gain
-        log2_usd_per_gpu_s = log2_gpu_price + log2_premium - log2_hw_gain
+        log2_rent = log2_gpu_price + log2_premium - log2_hw_gain
+        log2_usd_per_gpu_s = max(log2_rent, log2_energy_price - hw_years * per_energy)
+        log2_compute = max(log2_compute0 - log2_alg_gain, log2_floor)
         log2_cost = log2_compute + log2_usd_per_gpu_s
         log2_price = log2_cost + log2_markup
         log2_overgen = max(0.0, log2_overgen0 - ai_years * per_overgen)
@@ -297,19 +412,18 @@ def _simulate_draw(x, t, clock, traj, gaps):
         log2_film_cost = log2_footage + log2_price
         if k == 0:
             cost0 = log2_cost
+            spend_floor = min(log2_value, log2_allowance + cost0)
 
         log2_quota = log2_allowance + x[ELASTICITY] * (cost0 - log2_cost)
-        if log2_footage + log2_cost <= log2_value:
-            unlimited = True
-        log2_throughput = log2_share + log2_hw_gain - log2_compute
-        log2_cloud = log2_throughput if unlimited else min(log2_quota, log2_throughput)
+        log2_cloud = min(max(log2_quota, spend_floor - log2_cost), log2_cap)
         while switches < switch_times.size and switch_times[switches] <= tk:
             switches += 1
         if switches % 2 == 1:
             log2_cloud += log2_residual
 
-        open_years = _stalled(tk - x[OPEN_LAG], stall_start, stall_pace)
-        log2_compute_open = log2_compute0 - min(open_years * per_alg, log2_ceiling)
+        log2_open_step = log2_open_distilled if tk > x[OPEN_DISTILL_YEARS] else 0.0
+        log2_compute_open = max(log2_open0 - log2_alg_gain - log2_open_step, log2_floor)
+        traj[OPEN_COMPUTE_ROW, k] = log2_compute_open
         log2_local_base = (log2_local_hours + hw_years * per_consumer
                            - log2_compute_open)
         log2_local_pc = log2_pc + log2_local_base
@@ -324,10 +438,46 @@ def _simulate_draw(x, t, clock, traj, gaps):
             traj[film_days_row, k] = log2_footage - rate
             traj[rate_row, k] = rate
 
-        log2_shot = min(log2_shot0 + ai_years * per_shot, log2_length)  # at most the film
-        log2_break = log2_break0 - ai_years * per_break
+        # The coherent-shot trend stops where longer takes stop mattering, and at the film.
+        log2_shot = min(min(log2_shot0 + ai_years * per_shot, log2_saturation), log2_length)
+        log2_break = max(log2_break0 - ai_years * per_break, log2_break_floor)
+        log2_dialogue = max(log2_dialogue0 - ai_years * per_dialogue, log2_dialogue_floor)
         log2_agent = log2_agent0 + ai_years * per_agent
-        log2_dialogue = log2_dialogue0 - ai_years * per_dialogue
+        log2_judge_miss = log2_judge_miss0 - ai_years * per_judge
+        log2_both_miss = log2_human_miss + log2_judge_miss
+        log2_director_takes = min(log2_max_takes,
+                                  max(0.0, log2_director_seconds - log2_footage))
+
+        bad_cut = _odds(log2_break)
+        bad_line = _odds(log2_dialogue)
+        judge = _odds(log2_judge_miss)
+        review = _odds(log2_both_miss)
+        cut_error, cut_takes = _verified_error(bad_cut, judge, max_takes, cut_share,
+                                               log2_cut_share)
+        line_error, line_takes = _verified_error(bad_line, judge, max_takes, line_share,
+                                                 log2_line_share)
+        takes_auto = max(cut_takes, line_takes)
+        gaps[CONSISTENCY_GAP, k] = cut_error - log2_cut_share
+        gaps[DIALOGUE_GAP, k] = line_error - log2_line_share
+        gaps[BUDGET_GAP, k] = log2_footage + takes_auto + log2_price - log2_individual_budget
+        cut_error, cut_takes = _verified_error(bad_cut, review, max_takes, cut_share,
+                                               log2_cut_share)
+        line_error, line_takes = _verified_error(bad_line, review, max_takes, line_share,
+                                                 log2_line_share)
+        takes_team = max(cut_takes, line_takes)
+        gaps[TEAM_CONSISTENCY_GAP, k] = cut_error - log2_cut_share
+        gaps[TEAM_DIALOGUE_GAP, k] = line_error - log2_line_share
+        gaps[TEAM_BUDGET_GAP, k] = log2_footage + takes_team + log2_price - log2_team_budget
+        if log2_director_takes != log2_max_takes:   # else the team's numbers are his
+            director_takes = 2.0 ** log2_director_takes
+            cut_error, cut_takes = _verified_error(bad_cut, review, director_takes, cut_share,
+                                                   log2_cut_share)
+            line_error, line_takes = _verified_error(bad_line, review, director_takes,
+                                                     line_share, log2_line_share)
+        gaps[DIRECTOR_CONSISTENCY_GAP, k] = cut_error - log2_cut_share
+        gaps[DIRECTOR_DIALOGUE_GAP, k] = line_error - log2_line_share
+        gaps[DIRECTOR_BUDGET_GAP, k] = (log2_footage + max(cut_takes, line_takes) + log2_price
+                                        - log2_individual_budget)
 
         traj[PRICE_ROW, k] = log2_price
         traj[COMPUTE_ROW, k] = log2_compute
@@ -335,11 +485,15 @@ def _simulate_draw(x, t, clock, traj, gaps):
         traj[FILM_COST_ROW, k] = log2_film_cost
         traj[SHOT_ROW, k] = log2_shot
         traj[BREAK_ROW, k] = log2_break
-        gaps[SHOT_GAP, k] = log2_shot_needed - log2_shot
-        gaps[CONSISTENCY_GAP, k] = log2_break - log2_breaks_allowed
+        traj[DRAFT_MINUTE_ROW, k] = log2_minute + log2_overgen + log2_price
+        log2_festival_overgen = max(0.0, log2_festival_overgen0 - ai_years * per_overgen)
+        traj[FESTIVAL_MINUTE_ROW, k] = _logaddexp2(
+            log2_minute + log2_festival_overgen + takes_team + log2_price + log2_festival_price,
+            log2_labour)
+        traj[TAKES_ROW, k] = takes_auto
+        gaps[LONG_TAKE_GAP, k] = log2_long_take - log2_shot
         gaps[AGENT_GAP, k] = log2_agent_needed - log2_agent
-        gaps[DIALOGUE_GAP, k] = log2_dialogue - log2_dialogue_allowed
-        gaps[BUDGET_GAP, k] = log2_film_cost - log2_budget
+        gaps[ASSISTED_AGENT_GAP, k] = log2_piece - log2_agent
 
 
 @njit(cache=True, inline="always")
@@ -535,5 +689,6 @@ def simulate_values(drivers: Mapping[str, np.ndarray], grid: Grid,
     return {name: values[:, s] for s, name in enumerate(SERIES)}, events
 
 refresh_stale_cache(_compiled_spec_key, SPEC_KEY,
-                    (_compiled_spec_key, _stalled, _value, _simulate_draw, _crossing,
+                    (_compiled_spec_key, _stalled, _value, _log2, _logaddexp2,
+                     _verified_error, _simulate_draw, _crossing,
                      _threshold_crossings, _events_of_draw, simulate_chunk, simulate_points))

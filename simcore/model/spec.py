@@ -23,6 +23,7 @@ from dataclasses import dataclass
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
 DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 # Upper bound on free-tier withdrawal/relaunch switches simulated per draw. A fixed count keeps
 # the number of uniforms per draw constant (chunk invariance); with the baseline hazards more
@@ -86,20 +87,27 @@ class Driver:
     default_means: str = ""
 
 
+_RECALL = Domain(0.0, 1.0, why="a recall: the share of bad takes a reviewer catches")
+
 DRIVER_SPECS: tuple[Driver, ...] = (
-    # 2.1 hardware price-performance
+    # 2.1 hardware price-performance, and the energy floor under GPU rent
     Driver("hw_doubling_years", _DIVISOR),
     Driver("hw_slowdown_start_years", _START),
     Driver("hw_slowdown_factor", _DIVISOR),
     Driver("gpu_usd_per_hour", _LOGGED),
     Driver("rental_premium", _LOGGED),
     Driver("rental_premium_decay_years", _DIVISOR),
-    # 2.2 algorithmic and distillation efficiency
+    Driver("gpu_energy_usd_per_hour", _LOGGED),
+    Driver("energy_efficiency_doubling_years", _DIVISOR),
+    # 2.2 algorithmic and distillation efficiency, down to a floor
     Driver("alg_halving_years", _DIVISOR),
-    Driver("alg_max_gain", _LOGGED),
+    Driver("compute_per_video_second_floor", _LOGGED),
     Driver("compute_per_video_second_today", _LOGGED),
-    # 2.3 price
+    # 2.3 price, and the festival tier's
     Driver("price_markup", _LOGGED),
+    Driver("festival_price_multiplier", _LOGGED),
+    Driver("festival_overgeneration_today", _LOGGED),
+    Driver("festival_labour_usd_per_finished_minute", _LOGGED),
     # 2.4 free-tier quota policy
     Driver("free_allowance_today", _LOGGED),
     Driver("free_passthrough_elasticity",
@@ -109,12 +117,14 @@ DRIVER_SPECS: tuple[Driver, ...] = (
     Driver("free_withdrawn_residual",
            Domain(0.0, 1.0, low_open=True,
                   why="a fraction of the quota; the model takes its logarithm")),
-    Driver("free_user_value_usd", _LOGGED),
-    Driver("free_gpu_share", _LOGGED),
+    Driver("free_user_value_usd_per_month", _LOGGED),
+    Driver("free_daily_use_cap_seconds", _LOGGED),
     # 2.5 local generation
+    Driver("open_compute_per_video_second_today", _LOGGED),
+    Driver("open_distillation_gain", _LOGGED),
+    Driver("open_distillation_years", _START),
     Driver("gaming_pc_h100_equiv", _LOGGED),
     Driver("consumer_hw_doubling_years", _DIVISOR),
-    Driver("open_weights_lag", Domain(0.0, why="how far open models lag the frontier")),
     Driver("local_hours_per_day",
            Domain(0.0, 24.0, low_open=True, why="hours in a day; the model takes its logarithm")),
     Driver("npu_feasible_years", _ANY),
@@ -126,25 +136,59 @@ DRIVER_SPECS: tuple[Driver, ...] = (
     # 2.7 capabilities a watchable feature needs
     Driver("coherent_shot_seconds_today", _LOGGED),
     Driver("coherent_shot_doubling_years", _DIVISOR),
-    Driver("required_shot_seconds", _LOGGED),
+    Driver("coherent_shot_saturation_seconds", _LOGGED),
+    Driver("required_long_take_seconds", _LOGGED),
     Driver("cut_break_probability_today", _PROBABILITY),
     Driver("cut_break_halving_years", _DIVISOR),
+    Driver("cut_break_probability_floor", _PROBABILITY),
     Driver("cuts_per_feature", _LOGGED),
     Driver("tolerated_visible_breaks", _LOGGED),
-    Driver("agent_horizon_hours_today", _LOGGED),
-    Driver("agent_doubling_years", _DIVISOR),
-    Driver("novel_adaptation_hours", _LOGGED),
-    Driver("agent_reliability_factor", _LOGGED),
     Driver("dialogue_error_probability_today", _PROBABILITY),
     Driver("dialogue_error_halving_years", _DIVISOR),
+    Driver("dialogue_error_probability_floor", _PROBABILITY),
     Driver("dialogue_lines_per_feature", _LOGGED),
     Driver("tolerated_dialogue_errors", _LOGGED),
-    Driver("budget_cap_usd", _LOGGED),
+    # 2.7 generate-and-verify
+    Driver("judge_recall_today", _RECALL),
+    Driver("judge_miss_halving_years", _DIVISOR),
+    Driver("human_review_recall", _RECALL),
+    Driver("max_takes_per_unit", _LOGGED),
+    # 2.7 the director agent
+    Driver("agent_horizon_hours_today", _LOGGED),
+    Driver("agent_doubling_years", _DIVISOR),
+    Driver("longest_unsplittable_subtask_hours", _LOGGED),
+    Driver("agent_reliability_factor", _LOGGED),
+    Driver("novel_adaptation_hours", _LOGGED),
+    Driver("director_hours", _LOGGED),
+    Driver("director_hours_per_piece", _LOGGED),
+    # 2.7 budgets of the human-effort levels
+    Driver("individual_budget_usd", _LOGGED),
+    Driver("team_budget_usd", _LOGGED),
     Driver("free_user_days_threshold", _LOGGED),
     # 2.8 shared pace and stalls
     Driver("stall_occurs", _ANY),
     Driver("stall_start_years", _START),
     Driver("stall_slowdown_factor", _DIVISOR),
+)
+
+# The model's version, stored in every run's manifest. It changes whenever what a run stores
+# changes meaning or layout (drivers, outputs, requirements, events, equations): a run made by
+# another version cannot be recomputed by this one, and ``simcore verify`` says so.
+# 1: issues 1-15 (a 120-s shot, one milestone). 2: issue 17 (long take, generate-and-verify,
+# three human-effort milestones, caps and floors, cost tiers).
+MODEL_VERSION = 2
+
+# The drivers whose change must leave every output at as_of unchanged: paces, halving and
+# doubling times, slowdowns and their start dates, hazards (docs/model.md, section 2.9).
+FUTURE_TREND_DRIVERS = (
+    "hw_doubling_years", "hw_slowdown_start_years", "hw_slowdown_factor",
+    "rental_premium_decay_years", "energy_efficiency_doubling_years", "alg_halving_years",
+    "free_passthrough_elasticity", "free_withdrawal_hazard", "free_relaunch_hazard",
+    "consumer_hw_doubling_years", "open_distillation_gain", "open_distillation_years",
+    "overgeneration_halving_years",
+    "coherent_shot_doubling_years", "cut_break_halving_years", "dialogue_error_halving_years",
+    "judge_miss_halving_years", "agent_doubling_years", "stall_occurs", "stall_start_years",
+    "stall_slowdown_factor",
 )
 
 
@@ -177,26 +221,70 @@ PROFILE_SPECS: tuple[Profile, ...] = (
 @dataclass(frozen=True)
 class Output:
     """A quantity computed on the time grid for every draw and summarised as percentiles.
-    ``equation`` is what the docs' table says it is."""
+    ``equation`` is what the docs' table says it is. ``plausible`` is a (low, high) range that
+    the baseline's 1st and 99th percentiles must stay inside at every grid time, in the
+    output's unit, and ``plausible_why`` the physical or economic reason for it (tested: a
+    tail outside it is a defect of the model or of its priors, not a forecast)."""
 
     name: str
     unit: str
     per_profile: bool
     equation: str
+    plausible: tuple[float, float] = (0.0, math.inf)
+    plausible_why: str = ""
 
 
 OUTPUT_SPECS: tuple[Output, ...] = (
-    Output("film_days", "days", True, "footage / rate_P (2.6)"),
+    Output("film_days", "days", True, "footage / rate_P (2.6)", (6e-7, 1e6),
+           "at least 5,400 s of footage at the most video a device can write (see "
+           "free_video_seconds_per_day), ~0.05 s; at most ~2,700 years: trials alone "
+           "(withdrawn free tiers keep a residual) give a fraction of a second a day"),
     Output("free_video_seconds_per_day", "video-seconds per day", True,
-           "rate_P = max(cloud, local_P)"),
-    Output("price_per_video_second", "USD per video-second", False, "price (2.3)"),
+           "rate_P = max(cloud, local_P)", (1e-2, 86400.0 * 1e5),
+           "at most 100,000 real-time streams: writing their raw 720p frames takes ~6.5 TB/s, "
+           "beyond a consumer device's memory bandwidth even in 2046 (RTX 5090: 1.8 TB/s); the "
+           "cloud tier is capped far lower by fair use. At least a trial's residual of a small "
+           "allowance"),
+    Output("price_per_video_second", "USD per video-second", False, "price (2.3)",
+           (1e-9, 10.0),
+           "at most 25x the dearest 2026 list price ($0.40/s); at least 1e-9 $/s (a film's "
+           "footage for a few thousandths of a cent), reached only with the compute floor, "
+           "energy efficiency and markup all at extremes"),
     Output("compute_per_video_second", "H100-equivalent GPU-seconds per video-second", False,
-           "compute (2.2); falls with algorithms only"),
+           "compute (2.2); falls with algorithms only, to a floor", (1e-4, 500.0),
+           "at most 2.5x the undistilled 50-step 14B reference (195 GPU-s); at least 1e-4: "
+           "below any floor argued from one-step generation by small models"),
     Output("usd_per_gpu_second", "USD per H100-equivalent GPU-second (price / compute)", False,
-           "price / compute = usd_per_gpu_s × `price_markup` (Q3 margin ratio)"),
-    Output("film_cost_usd", "USD", False, "footage × price (list price)"),
-    Output("coherent_shot_seconds", "seconds", False, "shot (2.7)"),
-    Output("cut_break_probability", "probability", False, "p_break (2.7)"),
+           "price / compute = usd_per_gpu_s × `price_markup` (Q3 margin ratio)", (1e-9, 1e-1),
+           "list price per GPU-second at most ~50x on-demand H100 rent; at least the "
+           "electricity of a GPU-second after 20 years of efficiency gains"),
+    Output("film_cost_usd", "USD", False, "footage × price (draft tier: list price)",
+           (5e-6, 1e7),
+           "a 90-minute film's generated footage: under $10M (a studio's whole VFX budget), "
+           "at least 5,400 s at the lowest price bound"),
+    Output("coherent_shot_seconds", "seconds", False, "shot (2.7), saturating", (1.0, 5400.0),
+           "between a second and the film's length"),
+    Output("cut_break_probability", "probability", False, "p_break (2.7), per take, floored",
+           (1e-7, 1.0), "a probability, floored: not below ~1e-7 per cut (a break every "
+           "~5,000 features)"),
+    Output("cost_per_finished_minute_draft_usd", "USD per finished minute", False,
+           "60 × overgen × price (draft tier: generation only, list price)", (6e-8, 1e5),
+           "below the festival tier's labour-inclusive cost; at least 60 s at the lowest price "
+           "bound"),
+    Output("cost_per_finished_minute_festival_usd", "USD per finished minute", False,
+           "60 × festival_overgen × takes_team × price × `festival_price_multiplier` "
+           "+ `festival_labour_usd_per_finished_minute` (festival tier)", (1e2, 1e7),
+           "between a one-person festival short's cost ($100s/min) and 3x classic CG "
+           "animation (~$2M/min: 500 artists x 5 years for 90 min)"),
+    Output("takes_per_unit_automatic", "takes per shot", False,
+           "E(k*) of generate-and-verify with the automatic judge (2.7)", (1.0, 1e4),
+           "at least one take; at most the largest cap on takes a maker pays for"),
+    Output("open_compute_per_video_second", "H100-equivalent GPU-seconds per video-second",
+           False, "compute_open (2.5): the best open model, after its distillation, to a floor",
+           (1e-4, 5000.0),
+           "at most ~25x the undistilled 50-step 14B reference (195 GPU-s): an open model a "
+           "generation behind; at least 1e-4, below any floor argued from one-step generation "
+           "by small models"),
 )
 
 
@@ -216,7 +304,7 @@ class Level:
 
 LEVEL_SPECS: tuple[Level, ...] = (
     Level("agent_horizon_hours", "hours", "director_agent",
-          ("novel_adaptation_hours", "agent_reliability_factor")),
+          ("longest_unsplittable_subtask_hours", "agent_reliability_factor")),
 )
 
 
@@ -253,13 +341,38 @@ class Requirement:
 
 
 REQUIREMENT_SPECS: tuple[Requirement, ...] = (
-    Requirement("shot_length", "lg required_shot_seconds − lg shot(t)"),
-    Requirement("consistency", "lg p_break(t) + lg cuts_per_feature − lg tolerated_visible_breaks"),
+    # Fully automatic from the text (the milestone ``novel_to_movie_possible``).
+    Requirement("long_take", "lg required_long_take_seconds − lg shot(t)"),
+    Requirement("consistency",
+                "lg P(K; p_break(t), r_judge(t)) + lg cuts_per_feature "
+                "− lg tolerated_visible_breaks"),
     Requirement("director_agent",
-                "lg novel_adaptation_hours + lg agent_reliability_factor − lg horizon(t)"),
+                "lg longest_unsplittable_subtask_hours + lg agent_reliability_factor "
+                "− lg horizon(t)"),
     Requirement("dialogue",
-                "lg p_dialog(t) + lg dialogue_lines_per_feature − lg tolerated_dialogue_errors"),
-    Requirement("budget", "lg film_cost(t) − lg budget_cap_usd"),
+                "lg P(K; p_dialog(t), r_judge(t)) + lg dialogue_lines_per_feature "
+                "− lg tolerated_dialogue_errors"),
+    Requirement("budget",
+                "lg(footage(t) × takes_auto(t) × price(t)) − lg individual_budget_usd"),
+    # A small team: human review, humans adapt the text, a team's budget.
+    Requirement("consistency_team",
+                "lg P(K; p_break(t), r_review(t)) + lg cuts_per_feature "
+                "− lg tolerated_visible_breaks"),
+    Requirement("dialogue_team",
+                "lg P(K; p_dialog(t), r_review(t)) + lg dialogue_lines_per_feature "
+                "− lg tolerated_dialogue_errors"),
+    Requirement("budget_team",
+                "lg(footage(t) × takes_team(t) × price(t)) − lg team_budget_usd"),
+    # One person directing for a bounded time: reviews what he can watch, hands pieces to agents.
+    Requirement("consistency_director",
+                "lg P(K_dir(t); p_break(t), r_review(t)) + lg cuts_per_feature "
+                "− lg tolerated_visible_breaks"),
+    Requirement("dialogue_director",
+                "lg P(K_dir(t); p_dialog(t), r_review(t)) + lg dialogue_lines_per_feature "
+                "− lg tolerated_dialogue_errors"),
+    Requirement("director_agent_assisted", "lg piece − lg horizon(t)"),
+    Requirement("budget_director",
+                "lg(footage(t) × takes_dir(t) × price(t)) − lg individual_budget_usd"),
 )
 
 
@@ -300,15 +413,35 @@ FILM_TIME_THRESHOLDS_DAYS = {
 _THRESHOLD_TEXT = {"1y": "365.25", "1mo": "365.25/12", "1w": "7", "1d": "1", "1h": "1/24",
                    "10min": "1/144"}
 
-# The requirements in the order binding shares are reported (binding codes 0, 1, ...).
+# The requirements in the order of their gaps (the kernel's gap rows).
 REQUIREMENTS = tuple(r.name for r in REQUIREMENT_SPECS)
+
+# The three human-effort levels of Q7 (section 2.7), each its own milestone. The fully automatic
+# one keeps the name it had when it was the only one (``novel_to_movie_possible``): "a watchable
+# feature made from a novel's text" with no human in the loop.
+FULLY_AUTOMATIC = ("long_take", "consistency", "director_agent", "dialogue", "budget")
+SMALL_TEAM = ("long_take", "consistency_team", "dialogue_team", "budget_team")
+ONE_DIRECTOR = ("long_take", "consistency_director", "director_agent_assisted",
+                "dialogue_director", "budget_director")
+_FREE_USER = AtMost("film_days", "free_user_days_threshold")
 
 EVENT_SPECS: tuple[Event, ...] = (
     *(Event(f"free_film_within_{label}", (AtMost("film_days", days, _THRESHOLD_TEXT[label]),))
       for label, days in FILM_TIME_THRESHOLDS_DAYS.items()),
-    Event("novel_to_movie_possible", REQUIREMENTS, binding="novel_to_movie_binding"),
-    Event("novel_to_movie_free_user",
-          (*REQUIREMENTS, AtMost("film_days", "free_user_days_threshold"))),
+    Event("novel_to_movie_possible", FULLY_AUTOMATIC, binding="novel_to_movie_binding"),
+    Event("novel_to_movie_free_user", (*FULLY_AUTOMATIC, _FREE_USER)),
+    Event("film_by_small_team", SMALL_TEAM, binding="small_team_binding"),
+    Event("film_by_one_director", ONE_DIRECTOR, binding="one_director_binding"),
+    Event("film_by_one_director_free_user", (*ONE_DIRECTOR, _FREE_USER)),
+)
+
+# The milestones of Q7 with a binding code: (event, its free-user variant or None, words).
+MILESTONES = (
+    ("film_by_small_team", None, "by a small team (about 10 people, 3 months)"),
+    ("film_by_one_director", "film_by_one_director_free_user",
+     "by one person directing for a month"),
+    ("novel_to_movie_possible", "novel_to_movie_free_user",
+     "fully automatically from the text"),
 )
 
 # The binding code of an event already reached at as_of (no condition was met last).
@@ -425,6 +558,11 @@ def _check() -> None:
             f"trend {trend.measure}: neither an output nor a level")
         assert {trend.level_driver, trend.pace_driver} <= set(names), (
             f"trend {trend.measure}: unknown driver")
+    for output in OUTPUT_SPECS:
+        low, high = output.plausible
+        assert 0.0 <= low < high and output.plausible_why, f"output {output.name}: plausible range"
+    for name in FUTURE_TREND_DRIVERS:
+        assert name in DRIVER_DOMAINS, f"unknown future-trend driver {name!r}"
 
 
 _check()

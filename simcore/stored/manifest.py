@@ -12,6 +12,7 @@ from ..base.errors import SimcoreError
 from ..base.limits import MAX_DRAWS, MAX_MANIFEST_BYTES, MAX_SEED
 from ..inputs.priors import MAX_FILE_BYTES, load_priors
 from ..model import MODEL_DRIVERS
+from ..model.spec import MODEL_VERSION
 from . import contained
 from .store import PRIOR_COPIES, RUN_FILE, load_run
 
@@ -20,6 +21,13 @@ MANIFEST = "manifest.json"
 
 class UnverifiableRun(SimcoreError):
     """The run directory cannot be checked: no or a broken manifest, run.nc or prior copies."""
+
+
+class OtherModelVersion(UnverifiableRun):
+    """The run was made by another version of the model (its manifest's ``model_version``):
+    this code cannot recompute it. Exit 1, as for a run that differs."""
+
+    exit_code = 1
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
@@ -58,6 +66,16 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
             and isinstance(f.get("sha256"), str) for f in files)):
         raise UnverifiableRun(f"{path}: prior_files: must be a list of {{path, sha256, copy}}")
     return manifest
+
+
+def check_model_version(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Runs made before the manifest recorded it were made by model version 1."""
+    made_by = manifest.get("model_version", 1)
+    if made_by != MODEL_VERSION:
+        raise OtherModelVersion(
+            f"{run_dir}: made by simcore model version {made_by!r}, this is model version "
+            f"{MODEL_VERSION}: its drivers, outputs and events differ, so it cannot be "
+            "recomputed here (verify it with the simcore that made it, or run it again)")
 
 
 def prior_copies(run_dir: Path, manifest: dict[str, Any]) -> list[Path]:

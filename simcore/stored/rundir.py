@@ -130,7 +130,13 @@ OPTIONAL = {
         # No rank for history points, nor outside the stored percentiles.
         {"quantity": TEXT, "profile": TEXT, "year": INTEGER, "seed_text": TEXT, "status": TEXT,
          "percentile_rank": or_empty(PERCENTAGE), "rank_text": or_empty(TEXT)},
-        newer={"run_median_text": or_empty(TEXT)}),
+        newer={"run_median_text": or_empty(TEXT), "why": or_empty(TEXT)}),
+    # Published forecasts of the milestones (issue 17): no run probability for history rows,
+    # no probability for a statement.
+    "outside_comparison.csv": Schema(
+        {"who": TEXT, "event": TEXT, "by_end_of": INTEGER, "claim": TEXT,
+         "probability": or_empty(PROBABILITY), "status": TEXT,
+         "run_p_by": or_empty(PROBABILITY), "bar": TEXT, "why": TEXT}),
     "sensitivity.csv": Schema(
         # No year for events; no rank for targets that do not vary.
         {"output": TEXT, "profile": TEXT, "year": or_empty(INTEGER), "driver": TEXT,

@@ -101,6 +101,7 @@ def run_provenance(result: RunResult) -> dict:
     p = result.priors
     return {
         "simcore_version": __version__,
+        "model_version": model.spec.MODEL_VERSION,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seed": result.seed,
         "draws": result.draws,

@@ -12,7 +12,13 @@ from scipy import stats
 from simcore.analysis import tables
 from simcore.inputs.priors import load_priors
 from simcore.inputs.sampling import Copula, noise, sample_drivers
-from simcore.model import ALREADY_MET, MAX_REGIME_SWITCHES, MODEL_DRIVERS, PROFILES, REQUIREMENTS
+from simcore.model import (
+    ALREADY_MET,
+    BINDING_LABELS,
+    MAX_REGIME_SWITCHES,
+    MODEL_DRIVERS,
+    PROFILES,
+)
 from simcore.run import engine
 from simcore.run.engine import time_grid
 
@@ -50,7 +56,7 @@ def test_free_user_never_before_possible_in_any_draw(priors, evaluate):
     possible = events["novel_to_movie_possible"]
     assert np.all(events["novel_to_movie_free_user"] >= possible[:, None])
     binding = events["novel_to_movie_binding"]
-    assert np.all((binding >= ALREADY_MET) & (binding < len(REQUIREMENTS)))
+    assert np.all((binding >= ALREADY_MET) & (binding < len(BINDING_LABELS) + ALREADY_MET))
     assert np.array_equal(binding == ALREADY_MET, possible == priors.as_of_year)
 
 
@@ -58,10 +64,10 @@ def test_binding_shares_are_a_partition(priors):
     result = engine.run_forecast(priors, 5000, seed=9, n_paths=0)
     shares = tables.binding_shares(result)
     overall = shares[shares.year == "all"]
-    assert set(overall.requirement) == {"already_met", *REQUIREMENTS}
+    assert set(overall.requirement) == set(BINDING_LABELS)
     assert overall.share.sum() == pytest.approx(1.0)
     binding = result.events["novel_to_movie_binding"]
-    direct = np.mean(binding == REQUIREMENTS.index("consistency"))
+    direct = np.mean(binding == BINDING_LABELS.index("consistency") + ALREADY_MET)
     assert overall.set_index("requirement").share["consistency"] == pytest.approx(direct)
     for year, group in shares[shares.year != "all"].groupby("year"):
         reached = result.events["novel_to_movie_possible"] <= int(year) + 1

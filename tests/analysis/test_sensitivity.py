@@ -23,8 +23,11 @@ from simcore.stored import store
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 
-# film_days at as_of (no hardware) is footage / allowance when the free tier cannot be
-# withdrawn (hazard 0) and the per-user throughput cap (free_gpu_share) never binds.
+# film_days (no hardware) is footage / allowance's quota when the free tier cannot be withdrawn
+# (hazard 0), the fair-use cap never binds, a user's worth lifts nothing and no laptop can run
+# a model within the horizon.
+FREE_TIER_ONLY = dict(free_withdrawal_hazard=0.0, free_daily_use_cap_seconds=1e9,
+                      free_user_value_usd_per_month=1e-9, npu_feasible_years=1e3)
 ALLOWANCE = pf.entry("lognormal", low=10.0, high=160.0)          # sigma = ln 4 / z95
 OVERGENERATION = pf.entry("lognormal", low=3.75, high=15.0)      # sigma = ln 2 / z95
 INERT = {  # uncertain, but touch only the novel-to-movie requirements, not film_days
@@ -41,7 +44,7 @@ def load(path):
 def one_uncertain(tmp_path_factory):
     """Only free_allowance_today is uncertain."""
     path = tmp_path_factory.mktemp("one") / "one.toml"
-    return load(pf.write(path, pf.point_drivers(free_withdrawal_hazard=0.0,
+    return load(pf.write(path, pf.point_drivers(**FREE_TIER_ONLY,
                                                 free_allowance_today=ALLOWANCE)))
 
 
@@ -49,7 +52,7 @@ def one_uncertain(tmp_path_factory):
 def one_and_inert(tmp_path_factory):
     """free_allowance_today plus two drivers that cannot move film_days."""
     path = tmp_path_factory.mktemp("inert") / "inert.toml"
-    return load(pf.write(path, pf.point_drivers(free_withdrawal_hazard=0.0,
+    return load(pf.write(path, pf.point_drivers(**FREE_TIER_ONLY,
                                                 free_allowance_today=ALLOWANCE, **INERT)))
 
 
@@ -57,7 +60,7 @@ def one_and_inert(tmp_path_factory):
 def two_lognormal(tmp_path_factory):
     path = tmp_path_factory.mktemp("two") / "two.toml"
     return load(pf.write(path, pf.point_drivers(
-        free_withdrawal_hazard=0.0, free_gpu_share=1.0, free_allowance_today=ALLOWANCE,
+        **FREE_TIER_ONLY, free_allowance_today=ALLOWANCE,
         overgeneration_today=OVERGENERATION)))
 
 
@@ -196,6 +199,8 @@ def mostly_censored(tmp_path_factory):
     path = tmp_path_factory.mktemp("cens") / "cens.toml"
     return load(pf.write(path, pf.point_drivers(
         agent_doubling_years=pf.entry("lognormal", low=1.5, high=10.7),
+        # 16,000 h of reliable agent work against a 24-h horizon: 9.4 doublings.
+        longest_unsplittable_subtask_hours=2000.0, agent_reliability_factor=8.0,
         free_allowance_today=ALLOWANCE)))
 
 
@@ -322,7 +327,7 @@ def test_indices_survive_correlated_priors(tmp_path):
     """Sobol ignores the copula (and says so); the given-data indices see it: a driver
     correlated with the one that matters shows a marginal (Spearman) effect but no partial
     (PRCC) one."""
-    drivers = pf.point_drivers(free_withdrawal_hazard=0.0, free_allowance_today=ALLOWANCE,
+    drivers = pf.point_drivers(**FREE_TIER_ONLY, free_allowance_today=ALLOWANCE,
                                novel_adaptation_hours=INERT["novel_adaptation_hours"])
     priors = load(pf.write(tmp_path / "corr.toml", drivers,
                            correlations=[("free_allowance_today", "novel_adaptation_hours",
@@ -396,7 +401,7 @@ def test_tornado_chart_is_a_figure(one_and_inert):
 @pytest.mark.slow
 def test_run_directory_has_sensitivity(tmp_path, one_and_inert):
     path = pf.write(tmp_path / "inert.toml", pf.point_drivers(
-        free_withdrawal_hazard=0.0, free_allowance_today=ALLOWANCE, **INERT))
+        **FREE_TIER_ONLY, free_allowance_today=ALLOWANCE, **INERT))
     out = tmp_path / "run"
     done = run_simcore("run", path, "--draws", 3000, "--out", out, "--no-charts", "-q")
     assert done.returncode == 0, done.stderr
@@ -420,7 +425,7 @@ def test_run_directory_has_sensitivity(tmp_path, one_and_inert):
 @pytest.mark.slow
 def test_sensitivity_command(tmp_path, one_and_inert):
     path = pf.write(tmp_path / "inert.toml", pf.point_drivers(
-        free_withdrawal_hazard=0.0, free_allowance_today=ALLOWANCE, **INERT))
+        **FREE_TIER_ONLY, free_allowance_today=ALLOWANCE, **INERT))
     out = tmp_path / "study"
     done = run_simcore("sensitivity", path, "-N", 64, "--out", out, "--output", "film_days",
                    "--output", "novel_to_movie_possible")

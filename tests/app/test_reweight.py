@@ -190,13 +190,14 @@ def test_bounded_weights_are_trusted_where_the_khat_fit_misleads():
     # A moved median with the same 90% ends: every ratio within a few times the mean, yet the
     # tail fit gives k-hat far above 0.7 (a cluster near the cut-off plus a few larger ones).
     base = _priors()
-    target = _target("alg_max_gain.median=450")
+    target = _target("compute_per_video_second_floor.median=0.027")
     weights, summary = reweighting_weights(base, target, 20_000, 20261125, False,
-                                           ["alg_max_gain.median=450"])
+                                           ["compute_per_video_second_floor.median=0.027"])
     assert summary["khat"] > summary["khat_limit"]
     assert summary["max_weight_over_mean"] < 10 and weights.ess > 0.9 * 20_000
     assert not summary["resampled_despite_khat"]
     # The changed driver follows the changed prior within the ESS's binomial error.
     values = sample_drivers(base, 20261125, 0, 20_000, copula=Copula.from_priors(base))
-    reweighted = values["alg_max_gain"][weights.source_draws()]
-    _weighted_cdf_check(reweighted, target.drivers["alg_max_gain"].dist, weights.ess)
+    reweighted = values["compute_per_video_second_floor"][weights.source_draws()]
+    _weighted_cdf_check(reweighted, target.drivers["compute_per_video_second_floor"].dist,
+                        weights.ess)

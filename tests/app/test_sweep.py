@@ -16,14 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "priors" / "baseline.toml"
 DRAWS, SEED = 1_500, 9
 HALVING = (0.6, 1.2)
-GAIN = (100, 1000)
+FLOOR = (0.01, 0.1)
 
 
-def scenario(folder: Path, halving: float, gain: int) -> Path:
-    path = folder / f"h{halving}-g{gain}.toml"
+def scenario(folder: Path, halving: float, floor: float) -> Path:
+    path = folder / f"h{halving}-f{floor}.toml"
     path.write_text(f'[meta]\ntitle = "sweep cell"\nextends = "baseline.toml"\n\n'
                     f"[drivers.alg_halving_years]\nmedian = {halving}\n\n"
-                    f"[drivers.alg_max_gain]\nmedian = {gain}\n")
+                    f"[drivers.compute_per_video_second_floor]\nmedian = {floor}\n")
     return path
 
 
@@ -35,7 +35,7 @@ def test_a_2x2_sweep_equals_four_separate_runs(tmp_path):
     out = tmp_path / "sweep"
     done = invoke("sweep", priors / "baseline.toml", "--vary",
                   f"alg_halving_years.median={','.join(map(str, HALVING))}",
-                  "--vary", f"alg_max_gain.median={','.join(map(str, GAIN))}",
+                  "--vary", f"compute_per_video_second_floor.median={','.join(map(str, FLOOR))}",
                   "--draws", DRAWS, "--seed", SEED, "--chunk-size", 400, "--out", out)
     assert done.exit_code == 0, done.output
     table = pd.read_csv(out / "sweep.csv")
@@ -45,16 +45,16 @@ def test_a_2x2_sweep_equals_four_separate_runs(tmp_path):
         "sweep_q7_median_year.png"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["vary"] == {"alg_halving_years.median": list(HALVING),
-                                "alg_max_gain.median": list(GAIN)}
+                                "compute_per_video_second_floor.median": list(FLOOR)}
     assert manifest["seed"] == SEED and manifest["draws"] == DRAWS
     # The prior file swept over, not a cell's what-if file
     assert [f.name for f in (out / "priors").rglob("*.toml")] == ["baseline.toml"]
     free_1d = set()
-    for (halving, gain), cell in zip([(h, g) for h in HALVING for g in GAIN],
+    for (halving, floor), cell in zip([(h, g) for h in HALVING for g in FLOOR],
                                      table.itertuples(), strict=True):
-        assert (cell[1], cell[2]) == (halving, gain)
-        run = tmp_path / f"run-{halving}-{gain}"
-        done = invoke("run", scenario(priors, halving, gain), "--draws", DRAWS, "--seed", SEED,
+        assert (cell[1], cell[2]) == (halving, floor)
+        run = tmp_path / f"run-{halving}-{floor}"
+        done = invoke("run", scenario(priors, halving, floor), "--draws", DRAWS, "--seed", SEED,
                       "--no-charts", "--no-observations", "-q", "--out", run)
         assert done.exit_code == 0, done.output
         summary = pd.read_csv(run / "events_summary.csv", dtype=str).set_index(

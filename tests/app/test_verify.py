@@ -14,6 +14,7 @@ import priorfiles as pf
 import pytest
 from clichecks import invoke, one_line_error
 
+from simcore import model
 from simcore.app.verify import compare_arrays
 from simcore.run import engine
 from simcore.stored import store
@@ -32,9 +33,9 @@ def stored_run(tmp_path_factory) -> Path:
     pf.write(priors / "base.toml", pf.point_drivers(
         alg_halving_years=E("lognormal", median=0.8, low=0.4, high=1.6),
         agent_doubling_years=E("uniform", low=0.3, high=0.6),
-        budget_cap_usd=E("loguniform", low=1e30, high=1e60),
-        open_weights_lag=E("regimes", choices=[{"name": "a", "value": 0.25, "p": 0.4},
-                                               {"name": "b", "value": 1.0, "p": 0.6}])),
+        individual_budget_usd=E("loguniform", low=1e30, high=1e60),
+        local_hours_per_day=E("regimes", choices=[{"name": "a", "value": 4.0, "p": 0.4},
+                                                  {"name": "b", "value": 8.0, "p": 0.6}])),
         correlations=[["alg_halving_years", "agent_doubling_years", 0.4]])
     (priors / "scenarios" / "slow.toml").write_text(
         '[meta]\nextends = "../base.toml"\ntitle = "slow"\n\n'
@@ -81,8 +82,8 @@ def test_prior_copies_keep_layout_and_drivers_keep_precision(stored_run):
     tree = store.load_run(stored_run)
     assert tree["prior"]["alg_halving_years"].dtype == np.float32
     # 1e30..1e60 does not fit float32: stored as float64 rather than as inf
-    assert tree["prior"]["budget_cap_usd"].dtype == np.float64
-    assert np.isfinite(tree["prior"]["budget_cap_usd"].values).all()
+    assert tree["prior"]["individual_budget_usd"].dtype == np.float64
+    assert np.isfinite(tree["prior"]["individual_budget_usd"].values).all()
 
 
 def test_moved_run_still_verifies(run_copy):
@@ -189,6 +190,22 @@ def test_old_flat_layout_of_a_chain_cannot_be_recomputed(run_copy):
         del entry["copy"]
     path.write_text(json.dumps(manifest))
     quiet_one_line_error(invoke("verify", run_copy), 2, "older simcore")
+
+
+@pytest.mark.parametrize("version", [None, 1, 99, "two"])
+def test_a_run_of_another_model_version_is_one_line_exit_1(run_copy, version):
+    """A run made by an older model (no model_version: version 1) or another one is not
+    recomputed with this model's equations: one line saying so, exit 1 as for a mismatch."""
+    path = run_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    assert manifest["model_version"] == model.spec.MODEL_VERSION
+    if version is None:
+        del manifest["model_version"]
+    else:
+        manifest["model_version"] = version
+    path.write_text(json.dumps(manifest))
+    quiet_one_line_error(invoke("verify", run_copy), 1, "made by simcore model version",
+                         f"this is model version {model.spec.MODEL_VERSION}")
 
 
 def test_not_a_run_directory(tmp_path):

@@ -121,7 +121,8 @@ def test_report_includes_the_comparison(runs, tmp_path, monkeypatch):
     html = out.read_text()
     section = html[html.index('id="comparison"'):html.index('id="assumptions"')]
     assert CHANGED in section and "slow" in section
-    assert section.count("<code>alg_max_gain</code>") == 0 and "alg_max_gain" not in section
+    assert section.count("<code>compute_per_video_second_floor</code>") == 0 and (
+        "compute_per_video_second_floor" not in section)
     assert 'id="chart-compare"' in section
 
 

@@ -200,7 +200,8 @@ def test_not_by_horizon_bars_equal_events_summary(run, run_dir, seed_forecast):
                 # drawn beyond the horizon, never folded into the last year
                 assert patch.get_x() > run["trajectories"]["time"].values[-1]
                 bars += 1
-    assert bars == len(FILM_TIME_THRESHOLDS_DAYS) * len(PROFILES) + 1 + len(PROFILES)
+    # Q6: every threshold and profile; Q7: three milestones and the free-user variants
+    assert bars == len(FILM_TIME_THRESHOLDS_DAYS) * len(PROFILES) + 3 + len(PROFILES)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert "not\nby 2046" in labels
 
@@ -226,7 +227,7 @@ def test_event_curves_equal_events_csv_at_year_ends(run, run_dir, seed_forecast)
             stored = plots.event_times(run, event, None if profile == "all" else profile)
             assert y[-1] == pytest.approx(np.mean(np.isfinite(stored)), abs=1e-12)
             curves += 1
-    assert curves == len(FILM_TIME_THRESHOLDS_DAYS) + 1 + len(PROFILES)
+    assert curves == len(FILM_TIME_THRESHOLDS_DAYS) + 3 + len(PROFILES)
 
 
 def test_binding_layers_equal_binding_csv(run, run_dir):

@@ -159,17 +159,17 @@ BAD_CASES = {
                               "drivers.stall_occurs.p", "less than or equal to 1"),
     "probability_negative": (valid_text(stall_occurs=E("bernoulli", p=-0.1)),
                              "drivers.stall_occurs.p", "greater than or equal to 0"),
-    "regime_probability_negative": (valid_text(open_weights_lag=E("regimes", choices=[
+    "regime_probability_negative": (valid_text(local_hours_per_day=E("regimes", choices=[
         {"name": "a", "value": 1.0, "p": 1.5}, {"name": "b", "value": 2.0, "p": -0.5}])),
-        "drivers.open_weights_lag.choices.0.p", "less than or equal to 1"),
-    "regimes_not_summing_to_one": (valid_text(open_weights_lag=E("regimes", choices=[
+        "drivers.local_hours_per_day.choices.0.p", "less than or equal to 1"),
+    "regimes_not_summing_to_one": (valid_text(local_hours_per_day=E("regimes", choices=[
         {"name": "a", "value": 1.0, "p": 0.5}, {"name": "b", "value": 2.0, "p": 0.4}])),
-        "drivers.open_weights_lag.choices", "sum to 0.9, not 1"),
-    "regimes_duplicate_names": (valid_text(open_weights_lag=E("regimes", choices=[
+        "drivers.local_hours_per_day.choices", "sum to 0.9, not 1"),
+    "regimes_duplicate_names": (valid_text(local_hours_per_day=E("regimes", choices=[
         {"name": "a", "value": 1.0, "p": 0.5}, {"name": "a", "value": 2.0, "p": 0.5}])),
-        "drivers.open_weights_lag.choices", "distinct"),
-    "regimes_empty": (valid_text(open_weights_lag=E("regimes", choices=[])),
-                      "drivers.open_weights_lag.choices", "at least 1 item"),
+        "drivers.local_hours_per_day.choices", "distinct"),
+    "regimes_empty": (valid_text(local_hours_per_day=E("regimes", choices=[])),
+                      "drivers.local_hours_per_day.choices", "at least 1 item"),
     # --- driver names
     "unknown_driver": (valid_text(alg_halving_yeras=E("fixed", value=1.0)),
                        "drivers.alg_halving_yeras", "did you mean 'alg_halving_years'"),
@@ -270,19 +270,19 @@ BAD_CASES = {
                         ">= 0"),
     "stall_before_as_of": (valid_text(stall_start_years=E("uniform", low=-5.0, high=5.0)),
                            "drivers.stall_start_years", ">= 0"),
-    "negative_lag_regime": (valid_text(open_weights_lag=E("regimes", choices=[
+    "negative_hazard_regime": (valid_text(free_relaunch_hazard=E("regimes", choices=[
         {"name": "ahead", "value": -1.0, "p": 0.0}, {"name": "lag", "value": 1.0, "p": 1.0}])),
-        "drivers.open_weights_lag", ">= 0"),
+        "drivers.free_relaunch_hazard", ">= 0"),
     # --- overflow and magnitudes
     "normal_overflowing": (valid_text(npu_feasible_years=E("normal", mean=0.0, sd=1e308)),
                            "drivers.npu_feasible_years", "not finite numbers"),
     "uniform_overflowing": (valid_text(npu_feasible_years=E("uniform", low=-1e308, high=1e308)),
                             "drivers.npu_feasible_years", "not finite numbers"),
-    "lognormal_overflowing": (valid_text(budget_cap_usd=E("lognormal", median=1e300, low=1e299,
-                                                          high=1e305)),
-                              "drivers.budget_cap_usd", "not finite numbers"),
-    "magnitude_too_large": (valid_text(budget_cap_usd=1e200), "drivers.budget_cap_usd",
-                            "between 1e-100 and 1e+100"),
+    "lognormal_overflowing": (valid_text(individual_budget_usd=E(
+        "lognormal", median=1e300, low=1e299, high=1e305)),
+        "drivers.individual_budget_usd", "not finite numbers"),
+    "magnitude_too_large": (valid_text(individual_budget_usd=1e200),
+                            "drivers.individual_budget_usd", "between 1e-100 and 1e+100"),
     "magnitude_too_small": (valid_text(alg_halving_years=1e-200), "drivers.alg_halving_years",
                             "between 1e-100 and 1e+100"),
     "denormal": (valid_text(alg_halving_years=5e-324), "drivers.alg_halving_years",

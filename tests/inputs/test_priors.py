@@ -71,9 +71,9 @@ BAD_CASES = {
     "probability_above_one": (lambda: valid_text(stall_occurs=pf.entry("bernoulli", p=1.5)),
                               "drivers.stall_occurs.p", "less than or equal to 1"),
     "regimes_not_summing": (
-        lambda: valid_text(open_weights_lag=pf.entry("regimes", choices=[
+        lambda: valid_text(local_hours_per_day=pf.entry("regimes", choices=[
             {"name": "a", "value": 1.0, "p": 0.5}, {"name": "b", "value": 2.0, "p": 0.4}])),
-        "drivers.open_weights_lag.choices", "sum to 0.9"),
+        "drivers.local_hours_per_day.choices", "sum to 0.9"),
     "typo_key": (lambda: valid_text(alg_halving_years=pf.entry("lognormal", meidan=1.0, low=0.5,
                                                                 high=2.0)),
                  "drivers.alg_halving_years.meidan", "unknown key"),

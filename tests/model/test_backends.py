@@ -181,15 +181,18 @@ def test_a_binding_tie_within_rounding_is_accepted_and_a_real_difference_is_not(
 
 def active_world() -> dict[str, np.ndarray]:
     """A world in which every mechanism is at work within 20 years: a stall, a withdrawal and
-    relaunch of free tiers (regime clocks at 0.5), the laptop path, the unlimited free tier,
-    a novel-to-movie possible in a few years and by a free user later, for want of time."""
+    relaunch of free tiers (regime clocks at 0.5), the laptop path, the free tier lifted to the
+    user's worth and then capped, rent down to its energy floor, compute and error rates down
+    to theirs, the coherent shot saturating, every milestone reached, a free user later, for
+    want of time."""
     return {name: np.array([value]) for name, value in {
         **pf.POINT_VALUES, "stall_occurs": 1.0, "stall_start_years": 5.0,
-        "free_withdrawal_hazard": 0.1, "free_relaunch_hazard": 0.3, "npu_feasible_years": 8.0,
-        "hw_slowdown_start_years": 4.0, "open_weights_lag": 1.0, "required_shot_seconds": 40.0,
-        "novel_adaptation_hours": 100.0, "tolerated_visible_breaks": 100.0,
-        "tolerated_dialogue_errors": 100.0, "free_user_days_threshold": 0.01,
-        "laptop_h100_equiv": 0.1}.items()}
+        "free_withdrawal_hazard": 0.1, "free_relaunch_hazard": 0.3, "npu_feasible_years": 12.0,
+        "hw_slowdown_start_years": 4.0, "gpu_energy_usd_per_hour": 0.5,
+        "energy_efficiency_doubling_years": 6.0, "required_long_take_seconds": 20.0,
+        "longest_unsplittable_subtask_hours": 10.0, "tolerated_visible_breaks": 100.0,
+        "cut_break_probability_floor": 1e-3, "tolerated_dialogue_errors": 100.0,
+        "free_user_days_threshold": 0.01, "laptop_h100_equiv": 0.1}.items()}
 
 
 GRID = model.Grid(np.linspace(0.0, 20.0, 81), 2026.0 + 10.0 / 12.0)

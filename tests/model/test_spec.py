@@ -63,7 +63,7 @@ def test_binding_codes_name_the_conditions_in_order():
                  json.loads(runfile.binding_attrs(event.binding)["codes"]).items()}
         assert codes[spec.ALREADY_MET] == spec.ALREADY_MET_LABEL
         assert [codes[i] for i in range(len(event.conditions))] == list(event.conditions)
-    assert (spec.ALREADY_MET_LABEL, *spec.REQUIREMENTS) == spec.BINDING_LABELS
+    assert (spec.ALREADY_MET_LABEL, *spec.FULLY_AUTOMATIC) == spec.BINDING_LABELS
 
 
 # --- numba's cache follows the spec -----------------------------------------------------------

@@ -35,6 +35,7 @@ from .axes import (
 )
 from .charts import (
                             binding_chart,
+                            cost_per_minute_chart,
                             cut_break_chart,
                             fan_chart,
                             film_cost_chart,
@@ -71,6 +72,7 @@ __all__ = [
     "SCENARIO_COLOURS", "STANDARD_SET", "STANDARD_SET_GROUPS", "OPTIONAL_GROUPS",
     "THRESHOLD_WORDS", "Chart",
     "ChartError", "EventCurve", "FanSpec", "as_of_line", "as_of_year", "binding_chart",
+    "cost_per_minute_chart",
     "chart_names", "check_names", "cut_break_chart", "draw", "draw_charts", "draw_standard_set",
     "event_curve", "event_curves", "event_times", "fan_chart", "film_cost_chart",
     "film_days_chart", "film_events_chart", "free_video_chart", "grid_times", "horizon_words",

@@ -42,9 +42,13 @@ PROFILE_WORDS = PROFILE_LEGEND
 REQUIREMENT_WORDS = REQUIREMENT_LEGEND
 THRESHOLD_WORDS = THRESHOLD_WORDS
 THRESHOLD_COLOURS = ("#fdb863", "#e08214", "#b35806", "#8073ac", "#542788", "#2d004b")
-REQUIREMENT_COLOURS = {"already_met": "#bababa", "shot_length": "#2166ac",
+REQUIREMENT_COLOURS = {"already_met": "#bababa", "long_take": "#2166ac",
                        "consistency": "#b2182b", "director_agent": "#1b7837",
-                       "dialogue": "#e08214", "budget": "#762a83"}
+                       "dialogue": "#e08214", "budget": "#762a83",
+                       "consistency_team": "#b2182b", "dialogue_team": "#e08214",
+                       "budget_team": "#762a83", "consistency_director": "#b2182b",
+                       "dialogue_director": "#e08214", "director_agent_assisted": "#1b7837",
+                       "budget_director": "#762a83"}
 SCENARIO_COLOURS = ("#e08214", "#542788", "#1a9850", "#c51b7d", "#35978f", "#8c510a")
 SEED_COLOUR = "#111111"
 MILESTONE_COLOUR = "#222222"
@@ -87,6 +91,9 @@ FAN_SPECS = {
     "compute_per_video_second": FanSpec(
         "Q2  Compute per second of video", "H100-equivalent GPU-seconds\nper video-second "
         "(log scale)", "plain", "#762a83"),
+    "open_compute_per_video_second": FanSpec(
+        "Compute per second of video, best open model (the local path)",
+        "H100-equivalent GPU-seconds\nper video-second (log scale)", "plain", "#542788"),
     "usd_per_gpu_second": FanSpec("Q3  Price ÷ compute (the margin)",
                                   "USD per H100-equivalent GPU-hour\n(log scale)", "usd",
                                   "#8c510a", 3600.0),
@@ -96,7 +103,16 @@ FAN_SPECS = {
                                      "shot length (log scale)", "seconds", "#2166ac"),
     "cut_break_probability": FanSpec(
         "Q4  Chance that a cut breaks a character's identity or continuity",
-        "chance per cut (log scale)", "percent", "#b35806"),
+        "chance per take and cut (log scale)", "percent", "#b35806"),
+    "cost_per_finished_minute_draft_usd": FanSpec(
+        "Cost per finished minute, draft tier (generation at list prices)",
+        "USD per finished minute (log scale)", "usd", "#01665e"),
+    "cost_per_finished_minute_festival_usd": FanSpec(
+        "Cost per finished minute, festival tier (premium generation and labour)",
+        "USD per finished minute (log scale)", "usd", "#8c510a"),
+    "takes_per_unit_automatic": FanSpec(
+        "Q7  Takes per shot a fully automatic maker pays for (generate-and-verify)",
+        "takes per shot (log scale)", "plain", "#762a83"),
 }
 
 

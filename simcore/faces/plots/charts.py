@@ -161,10 +161,10 @@ def _fan_with_requirement(run, output, values, words, gid, legend, **legend_kw):
 
 
 def shot_length_chart(run: xr.DataTree):
-    """Q1 fan with the shot length a watchable feature needs (its prior, per world)."""
+    """Q1 fan with the longest take a watchable feature needs (its prior, per world)."""
     return _fan_with_requirement(run, "coherent_shot_seconds",
-                                 run["prior"]["required_shot_seconds"].values,
-                                 "needed for a feature", "shot_length", "upper left",
+                                 run["prior"]["required_long_take_seconds"].values,
+                                 "longest take a feature needs", "long_take", "upper left",
                                  bbox_to_anchor=(0.0, 0.94))
 
 
@@ -178,9 +178,20 @@ def cut_break_chart(run: xr.DataTree):
 
 
 def film_cost_chart(run: xr.DataTree):
-    """Cost of a film's footage at list prices, with the budget cap of Q7's 'possible'."""
-    return _fan_with_requirement(run, "film_cost_usd", run["prior"]["budget_cap_usd"].values,
-                                 "budget cap", "budget", "lower left")
+    """Cost of a film's footage at list prices (draft tier), with one person's budget (Q7's
+    one-director and fully automatic milestones)."""
+    return _fan_with_requirement(run, "film_cost_usd",
+                                 run["prior"]["individual_budget_usd"].values,
+                                 "one person's budget", "budget", "lower left")
+
+
+def cost_per_minute_chart(run: xr.DataTree):
+    """Cost per finished minute of the two quality tiers, side by side."""
+    fig, axes = _figure(13.0, 4.9, ncols=2, sharey=True)
+    for ax, output in zip(axes, ("cost_per_finished_minute_draft_usd",
+                                 "cost_per_finished_minute_festival_usd"), strict=True):
+        fan_chart(run, output, ax=ax, legend="lower left")
+    return fig
 
 
 def free_video_chart(run: xr.DataTree):
@@ -254,7 +265,9 @@ def novel_to_movie_chart(run: xr.DataTree, seed=None):
     binds."""
     fig, (ax, bx) = _figure(13.0, 4.9, ncols=2, width_ratios=(1.45, 1.0))
     series = [("novel_to_movie_possible", None, MILESTONE_COLOUR, "-",
-               "possible (any budget up to the cap)")]
+               "fully automatic from the text"),
+              ("film_by_one_director", None, "#1b7837", "-.", "one person directing a month"),
+              ("film_by_small_team", None, "#762a83", ":", "a small team (10 people, 3 months)")]
     series += [("novel_to_movie_free_user", p, PROFILE_COLOURS[p], "--",
                 f"a free user with {PROFILE_WORDS[p]} can")
                for p in PROFILES]

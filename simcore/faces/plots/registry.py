@@ -17,6 +17,7 @@ from ...stored.tree import open_run
 from ..seed import default_seed_forecast
 from .axes import DPI
 from .charts import (
+    cost_per_minute_chart,
     cut_break_chart,
     film_cost_chart,
     film_days_chart,
@@ -50,7 +51,7 @@ CHARTS: dict[str, Chart] = {
                             "P(novel-to-movie possible / by a free user by date), seed "
                             "2029-2030, binding requirement"),
     "coherent_shot_seconds": Chart("Q1", lambda run, seed: shot_length_chart(run),
-                                   "fan of the longest coherent shot, and the length needed"),
+                                   "fan of the longest coherent shot, and the long take needed"),
     "price_compute": Chart("Q2, Q3", lambda run, seed: price_compute_chart(run),
                            "fans of price and compute per video-second and their ratio"),
     "cut_break_probability": Chart("Q4", lambda run, seed: cut_break_chart(run),
@@ -59,7 +60,10 @@ CHARTS: dict[str, Chart] = {
     "free_video_seconds_per_day": Chart("Q5", lambda run, seed: free_video_chart(run),
                                         "fan of the video a free user generates per day"),
     "film_cost_usd": Chart("Q2, Q7", lambda run, seed: film_cost_chart(run),
-                           "fan of the cost of a film's footage, and the budget cap"),
+                           "fan of the cost of a film's footage, and one person's budget"),
+    "cost_per_finished_minute": Chart(
+        "Q2, Q7", lambda run, seed: cost_per_minute_chart(run),
+        "fans of the cost per finished minute, draft and festival tiers"),
 }
 # Drawn by `simcore run` (kept small so a run stays fast); `simcore plot` draws all of CHARTS.
 STANDARD_SET = ("film_days", "film_events", "novel_to_movie")
