@@ -267,6 +267,14 @@ def _log2(x):
     return -np.inf if x <= 0.0 else math.log2(x)
 
 
+# Where _logaddexp2 can skip its log1p and power and still return numpy's result bit for bit:
+# the larger term x with |x| >= 2^-20 has a spacing of at least 2^-73 around it, and when the
+# other is more than 80 octaves below, what numpy adds to x, lg(e) log1p(2^-(x-y)) < 2^-79, is
+# under a quarter of that spacing, so x + it rounds back to x.
+_NEGLIGIBLE_OCTAVES = 80.0
+_LEAST_NOT_NEGLIGIBLE = 2.0 ** -20
+
+
 @njit(cache=True, inline="always")
 def _logaddexp2(x, y):
     """numpy's npy_logaddexp2, operation for operation: lg(2^x + 2^y)."""
@@ -274,8 +282,12 @@ def _logaddexp2(x, y):
         return x + 1.0
     tmp = x - y
     if tmp > 0.0:
+        if tmp > _NEGLIGIBLE_OCTAVES and abs(x) >= _LEAST_NOT_NEGLIGIBLE:
+            return x
         return x + _LOG2E * math.log1p(2.0 ** -tmp)
     if tmp <= 0.0:
+        if -tmp > _NEGLIGIBLE_OCTAVES and abs(y) >= _LEAST_NOT_NEGLIGIBLE:
+            return y
         return y + _LOG2E * math.log1p(2.0 ** tmp)
     return x + y
 
@@ -290,33 +302,69 @@ def _odds(lg_x):
     return lg_x, x, (-np.inf if x >= 1.0 else math.log1p(-x) / _LN2)
 
 
-@njit(cache=True)
-def _verified_error(bad, reviewer, max_takes, share, lg_share):
-    """Generate-and-verify, as reference.verified_error: (lg P(K), lg E(k*)). ``bad`` and
-    ``reviewer`` are ``_odds`` of the take's chance of being bad and of the reviewer's miss
-    rate, ``max_takes`` is K and ``share`` the tolerated share q (lg_share its log)."""
+@njit(cache=True, inline="always")
+def _verification(bad, reviewer):
+    """What generate-and-verify needs of a take's odds and a reviewer's whatever the number of
+    takes, so that evaluations with the same pair and different K share it: (lg p, lg B,
+    lg((1 - p) / (1 - a)), lg a, 1 - a), B the floor error, a = p r."""
     lg_p, p, lg_good = bad
     lg_miss, miss, lg_catch = reviewer
     one_minus_a = 1.0 - p + p * miss
-    singular = one_minus_a <= 0.0
-    if singular:
+    if one_minus_a <= 0.0:
         lg_floor = -np.inf
         lg_rest = 0.0
     else:
         lg_one_minus_a = math.log2(one_minus_a)
         lg_floor = lg_p + lg_miss - lg_one_minus_a
         lg_rest = lg_good - lg_one_minus_a
-    lg_a = lg_p + lg_catch
+    return lg_p, lg_floor, lg_rest, lg_p + lg_catch, one_minus_a
+
+
+@njit(cache=True, inline="always")
+def _lg_expected_takes(takes, lg_a, one_minus_a):
+    """lg E(k) at k = ``takes``, never below the one take."""
+    expected = takes if one_minus_a <= 0.0 else -math.expm1(takes * lg_a * _LN2) / one_minus_a
+    return max(math.log2(expected), 0.0)
+
+
+@njit(cache=True)
+def _verified(pair, max_takes, share, lg_share):
+    """Generate-and-verify, as reference.verified_error, of a ``_verification`` pair with K =
+    ``max_takes`` and tolerated share q (lg_share its log): (lg P(K), lg E(k*), k*), with k* = 0
+    when the first take is kept (lg E = 0)."""
+    lg_p, lg_floor, lg_rest, lg_a, one_minus_a = pair
     lg_error = _logaddexp2(lg_floor, max_takes * lg_a + lg_rest)
     if lg_p <= lg_share:
-        return lg_error, 0.0          # the first take is kept: E(1) = 1
+        return lg_error, 0.0, 0.0     # the first take is kept: E(1) = 1
     if lg_floor < lg_share and lg_a < 0.0:
         needed = (_log2(share - 2.0 ** lg_floor) - lg_rest) / lg_a
         takes = min(max_takes, max(needed, 1.0))
     else:
         takes = max_takes
-    expected = takes if singular else -math.expm1(takes * lg_a * _LN2) / one_minus_a
-    return lg_error, max(math.log2(expected), 0.0)   # never below the one take
+    return lg_error, _lg_expected_takes(takes, lg_a, one_minus_a), takes
+
+
+@njit(cache=True, inline="always")
+def _verified_with_fewer(pair, verified, fewer_takes):
+    """``_verified`` of the same pair and share with K = ``fewer_takes`` below the K that gave
+    ``verified``, bit for bit: k* = min(K, needed) is unchanged when it was within the fewer
+    takes (or the first take was kept), else it is the fewer takes."""
+    lg_p, lg_floor, lg_rest, lg_a, one_minus_a = pair
+    lg_error = _logaddexp2(lg_floor, fewer_takes * lg_a + lg_rest)
+    _, lg_expected, takes = verified
+    if takes <= fewer_takes:
+        return lg_error, lg_expected
+    return lg_error, _lg_expected_takes(fewer_takes, lg_a, one_minus_a)
+
+
+@njit(cache=True)
+def _verified_error(bad, reviewer, max_takes, share, lg_share):
+    """Generate-and-verify, as reference.verified_error: (lg P(K), lg E(k*)). ``bad`` and
+    ``reviewer`` are ``_odds`` of the take's chance of being bad and of the reviewer's miss
+    rate, ``max_takes`` is K and ``share`` the tolerated share q (lg_share its log)."""
+    lg_error, lg_expected, _ = _verified(_verification(bad, reviewer), max_takes, share,
+                                         lg_share)
+    return lg_error, lg_expected
 
 
 @njit(cache=True)
@@ -395,6 +443,11 @@ def _simulate_draw(x, t, clock, traj, gaps):
 
     switches = 0
     cost0 = 0.0
+    # Error rates sit on their floors for much of the grid: their odds carry over from the step
+    # before when the rate is the same number (a NaN never equals; a zero, whose sign ==
+    # ignores, is always recomputed).
+    bad_cut = bad_line = _odds(np.nan)
+    lg_cut_odds = lg_line_odds = np.nan
     for k in range(t.size):
         tk = t[k]
         ai_years = _stalled(tk, stall_start, stall_pace)
@@ -448,32 +501,38 @@ def _simulate_draw(x, t, clock, traj, gaps):
         log2_director_takes = min(log2_max_takes,
                                   max(0.0, log2_director_seconds - log2_footage))
 
-        bad_cut = _odds(log2_break)
-        bad_line = _odds(log2_dialogue)
+        if log2_break != lg_cut_odds or log2_break == 0.0:
+            bad_cut = _odds(log2_break)
+            lg_cut_odds = log2_break
+        if log2_dialogue != lg_line_odds or log2_dialogue == 0.0:
+            bad_line = _odds(log2_dialogue)
+            lg_line_odds = log2_dialogue
         judge = _odds(log2_judge_miss)
         review = _odds(log2_both_miss)
-        cut_error, cut_takes = _verified_error(bad_cut, judge, max_takes, cut_share,
-                                               log2_cut_share)
-        line_error, line_takes = _verified_error(bad_line, judge, max_takes, line_share,
-                                                 log2_line_share)
+        cut_error, cut_takes, _ = _verified(_verification(bad_cut, judge), max_takes,
+                                            cut_share, log2_cut_share)
+        line_error, line_takes, _ = _verified(_verification(bad_line, judge), max_takes,
+                                              line_share, log2_line_share)
         takes_auto = max(cut_takes, line_takes)
         gaps[CONSISTENCY_GAP, k] = cut_error - log2_cut_share
         gaps[DIALOGUE_GAP, k] = line_error - log2_line_share
         gaps[BUDGET_GAP, k] = log2_footage + takes_auto + log2_price - log2_individual_budget
-        cut_error, cut_takes = _verified_error(bad_cut, review, max_takes, cut_share,
-                                               log2_cut_share)
-        line_error, line_takes = _verified_error(bad_line, review, max_takes, line_share,
-                                                 log2_line_share)
+        # The team and the director verify with the same reviewers: only K differs.
+        cut_review = _verification(bad_cut, review)
+        line_review = _verification(bad_line, review)
+        cut_team = _verified(cut_review, max_takes, cut_share, log2_cut_share)
+        line_team = _verified(line_review, max_takes, line_share, log2_line_share)
+        cut_error, cut_takes, _ = cut_team
+        line_error, line_takes, _ = line_team
         takes_team = max(cut_takes, line_takes)
         gaps[TEAM_CONSISTENCY_GAP, k] = cut_error - log2_cut_share
         gaps[TEAM_DIALOGUE_GAP, k] = line_error - log2_line_share
         gaps[TEAM_BUDGET_GAP, k] = log2_footage + takes_team + log2_price - log2_team_budget
         if log2_director_takes != log2_max_takes:   # else the team's numbers are his
             director_takes = 2.0 ** log2_director_takes
-            cut_error, cut_takes = _verified_error(bad_cut, review, director_takes, cut_share,
-                                                   log2_cut_share)
-            line_error, line_takes = _verified_error(bad_line, review, director_takes,
-                                                     line_share, log2_line_share)
+            cut_error, cut_takes = _verified_with_fewer(cut_review, cut_team, director_takes)
+            line_error, line_takes = _verified_with_fewer(line_review, line_team,
+                                                          director_takes)
         gaps[DIRECTOR_CONSISTENCY_GAP, k] = cut_error - log2_cut_share
         gaps[DIRECTOR_DIALOGUE_GAP, k] = line_error - log2_line_share
         gaps[DIRECTOR_BUDGET_GAP, k] = (log2_footage + max(cut_takes, line_takes) + log2_price
@@ -690,5 +749,5 @@ def simulate_values(drivers: Mapping[str, np.ndarray], grid: Grid,
 
 refresh_stale_cache(_compiled_spec_key, SPEC_KEY,
                     (_compiled_spec_key, _stalled, _value, _log2, _logaddexp2,
-                     _verified_error, _simulate_draw, _crossing,
+                     _verified, _verified_error, _simulate_draw, _crossing,
                      _threshold_crossings, _events_of_draw, simulate_chunk, simulate_points))

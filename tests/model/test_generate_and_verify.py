@@ -92,3 +92,36 @@ def test_the_maker_takes_the_fewest_takes_that_reach_the_tolerated_share(p, r, k
         k_star = math.log((q - floor) / (1.0 - floor)) / math.log(a)
         assert expected == pytest.approx(closed_form(p, r, max(k_star, 1.0))[1], rel=1e-6)
         assert error <= q * (1 + 1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(p=probabilities, r=recalls, k=takes, fewer=st.floats(0.0, 1.0), q=st.floats(1e-9, 1.0))
+def test_fewer_takes_from_a_verified_pair_are_its_evaluation_bit_for_bit(p, r, k, fewer, q):
+    """The director's evaluation reuses the team's k* when it fits his fewer takes: the
+    shortcut must give exactly what evaluating with his K does."""
+    with np.errstate(divide="ignore"):
+        pair = kernel._verification(kernel._odds(math.log2(p)),
+                                    kernel._odds(float(np.log2(1.0 - r))))
+    fewer_takes = 1.0 + fewer * (k - 1.0)
+    lg_q = math.log2(q)
+    team = kernel._verified(pair, k, q, lg_q)
+    assert kernel._verified_with_fewer(pair, team, fewer_takes) == \
+        kernel._verified(pair, fewer_takes, q, lg_q)[:2]
+
+
+lg_terms = st.one_of(st.floats(-2000.0, 2000.0), st.floats(-2.0 ** -18, 2.0 ** -18),
+                     st.sampled_from([0.0, -0.0, np.inf, -np.inf, 2.0 ** -20, -(2.0 ** -20)]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(x=lg_terms, y=lg_terms, apart=st.one_of(st.none(), st.floats(79.0, 81.0)))
+def test_logaddexp2_is_numpys_bit_for_bit(x, y, apart):
+    """The kernel skips logaddexp2's log1p when one term is negligible; numpy's result must
+    not move by a bit, near the cut-off included."""
+    if apart is not None:
+        y = x - apart
+    with np.errstate(invalid="ignore"):
+        expected = np.logaddexp2(x, y)
+    got = kernel._logaddexp2(x, y)
+    assert np.array_equal(np.float64(got), expected, equal_nan=True)
+    assert np.signbit(got) == np.signbit(expected)
