@@ -550,18 +550,26 @@ def fit(measure, until, observations, seed, chart):
               show_default=True)
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("runs/backtest"),
               show_default=True, help="Back-test folder.")
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_DRAWS), default=None,
+              help="Draws per chunk (a task with --engine dask); results are identical for any "
+                   "value.")
 @click.option("--priors-dir", type=click.Path(path_type=Path), default=Path("priors/backtest"),
               show_default=True, help="Folder of the origins' prior files (ORIGIN.toml).")
 @click.option("--force", is_flag=True, help="Replace an existing back-test folder.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
-def backtest(origins, observations, draws, seed, out, priors_dir, force, no_charts):
+@_engine_options
+def backtest(origins, observations, draws, seed, chunk_size, out, priors_dir, force, no_charts,
+             engine, scheduler):
     """Forecast from past origins with what was known then and score every later
     observation: PIT, 50/80/90% coverage, CRPS, Brier, bias per output."""
     with _user_command(f"{draws:,} draws per origin; use fewer --draws",
                        published("no back-test folder was written", "the back-test was")):
         from .app.backtest import run_backtest
+        from .run.engine import DEFAULT_CHUNK_SIZE
         _, summary = run_backtest(list(dict.fromkeys(origins)), observations, draws, seed, out,
-                                  force, with_charts=not no_charts, priors_dir=priors_dir)
+                                  force, with_charts=not no_charts, priors_dir=priors_dir,
+                                  chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+                                  computing=_chunk_source(engine, scheduler))
     click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}",
                                  line_width=200))
     click.echo(f"\nback-test written to {out}")
@@ -600,7 +608,9 @@ def verify(run_dir):
 @click.option("--force", is_flag=True, help="Replace an existing study directory.")
 @click.option("--no-charts", is_flag=True, help="Skip the tornado charts.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the study directory.")
-def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_charts, quiet):
+@_engine_options
+def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_charts, quiet,
+                engine, scheduler):
     """Sobol or Morris sensitivity of the headline outputs, and a tornado chart (Q8).
 
     Drivers are treated as independent here (the prior file's correlations are not applied);
@@ -610,7 +620,8 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
                        published("no study directory was written", "the study was")):
         from .app.study import run_study, summary_text
         written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
-                                             resamples, charts=not no_charts)
+                                             resamples, charts=not no_charts,
+                                             computing=_chunk_source(engine, scheduler))
     click.echo(str(written) if quiet else summary_text(result, tornado, written))
 
 

@@ -17,7 +17,7 @@ import hashlib
 import importlib
 import os
 import platform
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -139,8 +139,8 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
             cluster.close()
 
 
-def _same(task: ChunkTask) -> ChunkTask:
-    return task
+def _same(shared):
+    return shared
 
 
 class ClusterChunks(ChunkSource):
@@ -161,43 +161,52 @@ class ClusterChunks(ChunkSource):
 
     def outputs(self, task: ChunkTask, bounds: list[tuple[int, int]],
                 source_draws: np.ndarray | None) -> Generator[ChunkOutput, None, None]:
+        rows = [None if source_draws is None else source_draws[start:stop]
+                for start, stop in bounds]
+        return self.in_order(compute_chunk, task,
+                             [(start, stop, chunk_rows)
+                              for (start, stop), chunk_rows in zip(bounds, rows, strict=True)],
+                             name="chunk")
+
+    def in_order(self, function: Callable, shared, arguments: list[tuple], name: str
+                 ) -> Generator:
+        """``function(shared, *args)`` for each ``args`` of ``arguments``, as tasks, yielded
+        in the order of ``arguments``; closing the generator cancels the tasks not yet
+        taken. ``name`` goes into the tasks' keys (``simcore-NAME-...``)."""
         from distributed import CancelledError
 
         client = self.client
-        # Two chunks per thread in flight: every worker busy while the client writes.
+        # Two tasks per thread in flight: every worker busy while the client takes results.
         window = 2 * self.threads
+        tag = os.urandom(4).hex()
         # Sent once, as a task's result rather than scattered data: a task can be recomputed
         # when the workers holding its result die, scattered data would be lost with them.
-        shared = client.submit(_same, task, pure=False,
-                               key=f"simcore-task-{os.urandom(4).hex()}")
+        held = client.submit(_same, shared, pure=False, key=f"simcore-shared-{tag}")
         pending: list = []
         submitted = 0
 
         def submit_next() -> None:
             nonlocal submitted
-            start, stop = bounds[submitted]
-            rows = None if source_draws is None else source_draws[start:stop]
-            pending.append(client.submit(compute_chunk, shared, start, stop, rows, pure=False,
-                                         key=f"simcore-chunk-{start}-{os.urandom(4).hex()}",
+            pending.append(client.submit(function, held, *arguments[submitted], pure=False,
+                                         key=f"simcore-{name}-{submitted}-{tag}",
                                          retries=0))
             submitted += 1
 
         try:
-            for _ in bounds:
-                while submitted < len(bounds) and len(pending) < window:
+            for _ in arguments:
+                while submitted < len(arguments) and len(pending) < window:
                     submit_next()
                 future = pending.pop(0)
                 try:
-                    output = future.result()
+                    result = future.result()
                 except CancelledError:
                     raise ClusterError("the Dask cluster cancelled the run's tasks "
                                        "(scheduler lost?)") from None
                 except OSError as exc:
                     raise ClusterError(f"lost the Dask scheduler: {exc}") from None
                 future.release()
-                yield output
+                yield result
         finally:
             if pending:
                 client.cancel(pending, force=True)
-            client.cancel([shared], force=True)
-
+            client.cancel([held], force=True)

@@ -10,14 +10,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from clichecks import assert_one_line_exit, invoke, one_line_error, run_simcore, start_simcore
+from clichecks import (
+    assert_one_line_exit,
+    free_port,
+    invoke,
+    one_line_error,
+    run_simcore,
+    start_simcore,
+)
 from samefiles import assert_same_files, hdf5_contents
 from sharedruns import shared_folder
 
@@ -30,12 +36,6 @@ START_SECONDS = 60
 WORKER_ENV = {**os.environ, "NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
