@@ -87,8 +87,6 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
     processes on this machine when ``address`` is None; closed (and the LocalCluster shut
     down) on leaving. Raises :class:`ClusterError` for a scheduler that cannot be reached, a
     cluster without workers or one whose packages differ from this machine's."""
-    import logging
-
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -96,7 +94,7 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
                            "and distributed)") from None
 
     # Dask's own warnings (a worker lost, a task rescheduled) would break the one-line exits.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    _quiet_logging()
     cluster = None
     try:
         if address is None:
@@ -132,11 +130,21 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
         problem = _mismatch(versions(), theirs)
         if problem is not None:
             raise ClusterError(f"the Dask cluster differs from this machine: {problem}")
+        if cluster is not None:
+            # A LocalCluster's workers share this terminal: their warnings (a task cancelled
+            # by Ctrl-C) would break the one-line exits. Another cluster's logs are its own.
+            client.run(_quiet_logging)
         yield ClusterChunks(client, address)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _quiet_logging() -> None:
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
 
 
 def _same(shared):

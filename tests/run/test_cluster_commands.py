@@ -2,15 +2,17 @@
 one and of two worker processes the study's indices and the back-test's scores and origin runs
 equal the local engine's bit for bit (every CSV, every run.nc group, the manifests but for time
 stamps and their ``engine`` entry); an unreachable scheduler is one line, exit 1, nothing
-written."""
+written; Ctrl-C on a LocalCluster (``--engine dask`` without a scheduler) ends with exit 130,
+one line, no run directory and none of the cluster's processes left."""
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
-from clichecks import assert_one_line_exit, free_port, run_simcore
+from clichecks import assert_one_line_exit, free_port, run_simcore, start_simcore, wait_for
 from samefiles import assert_same_files, hdf5_contents
 from sharedruns import shared_folder
 
@@ -104,3 +106,44 @@ def test_an_unreachable_scheduler_is_one_line_and_nothing_written(tmp_path, comm
     done = run_simcore(*command, "--out", out, "--engine", "dask", "--scheduler", address)
     assert_one_line_exit(done, 1, "error: cannot reach the Dask scheduler", address)
     assert list(out.parent.iterdir()) == []
+
+
+def descendants_cpu_seconds(process) -> float:
+    """CPU seconds used so far by ``process``'s descendants: the LocalCluster's workers."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def test_ctrl_c_on_a_local_cluster_stops_its_workers_and_leaves_no_run_directory(tmp_path):
+    import psutil
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    process = start_simcore("run", BASELINE, "--draws", 2_000_000, "--chunk-size", 2_000,
+                            "--no-charts", "--no-observations", "--out", runs / "big",
+                            "--engine", "dask")
+    try:
+        # Once its workers have computed for a while: chunks are in flight.
+        wait_for(lambda: descendants_cpu_seconds(process) >= 8.0, process, seconds=300)
+        workers = psutil.Process(process.pid).children(recursive=True)
+        assert len(workers) >= 2
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == ["interrupted: no run directory was written"], stderr
+    assert list(runs.iterdir()) == []
+    # The cluster was closed, not orphaned: none of its processes outlives the command.
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == []
