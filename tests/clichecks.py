@@ -3,6 +3,7 @@ and the console script run in a child process (real signals, real file systems).
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -123,3 +124,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def interrupted_when(process: subprocess.Popen, condition, seconds: float = 300) -> str:
+    """Ctrl-C (SIGINT) to ``process`` once ``condition()`` holds; its stderr once it has
+    ended (killed if it does not end within 120 s of the signal)."""
+    try:
+        wait_for(condition, process, seconds)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return stderr

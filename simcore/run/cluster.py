@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import os
 import platform
 from collections.abc import Callable, Generator, Iterator
@@ -101,8 +102,12 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
             n = workers or local_workers()
             # One thread per worker and one numba thread per task: the processes are the
             # parallelism (results do not depend on either).
+            # No dashboard; the scheduler's HTTP server (health, metrics) on a free port: on
+            # Dask's default port it warns when another cluster holds that port.
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                    dashboard_address=None,
+                                   scheduler_kwargs={"dashboard": False,
+                                                     "dashboard_address": "127.0.0.1:0"},
                                    env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                                         "OPENBLAS_NUM_THREADS": "1"})
             client = Client(cluster)
@@ -131,9 +136,11 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
         if problem is not None:
             raise ClusterError(f"the Dask cluster differs from this machine: {problem}")
         if cluster is not None:
-            # A LocalCluster's workers share this terminal: their warnings (a task cancelled
-            # by Ctrl-C) would break the one-line exits. Another cluster's logs are its own.
-            client.run(_quiet_logging)
+            # A LocalCluster's workers share this terminal: what they log when Ctrl-C cancels
+            # their tasks or closes the scheduler first (warnings, "failed heartbeat" errors)
+            # would break the one-line exits, and a task's own failure reaches the client as
+            # its exception anyway. Another cluster's logs are its own.
+            client.run(_quiet_logging, logging.CRITICAL)
         yield ClusterChunks(client, address)
     finally:
         client.close()
@@ -141,10 +148,8 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
             cluster.close()
 
 
-def _quiet_logging() -> None:
-    import logging
-
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+def _quiet_logging(level: int = logging.ERROR) -> None:
+    logging.getLogger("distributed").setLevel(level)
 
 
 def _same(shared):

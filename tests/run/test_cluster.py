@@ -19,6 +19,7 @@ import pytest
 from clichecks import (
     assert_one_line_exit,
     free_port,
+    interrupted_when,
     invoke,
     one_line_error,
     run_simcore,
@@ -228,19 +229,8 @@ def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_no_run_directory(cluster, t
     process = start_simcore("run", BASELINE, "--draws", 2_000_000, "--chunk-size", 2_000,
                             "--no-charts", "--out", runs / "big", "--engine", "dask",
                             "--scheduler", cluster.address)
-    try:
-        deadline = time.monotonic() + 300
-        while not any("simcore-chunk" in str(key) for keys in cluster.processing().values()
-                      for key in keys):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "never reached the sampling stage"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    stderr = interrupted_when(process, lambda: any(
+        "simcore-chunk" in str(key) for keys in cluster.processing().values() for key in keys))
     assert process.returncode == 130, stderr
     assert stderr.splitlines() == ["interrupted: no run directory was written"], stderr
     assert list(runs.iterdir()) == []

@@ -8,11 +8,16 @@ one line, no run directory and none of the cluster's processes left."""
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import pytest
-from clichecks import assert_one_line_exit, free_port, run_simcore, start_simcore, wait_for
+from clichecks import (
+    assert_one_line_exit,
+    free_port,
+    interrupted_when,
+    run_simcore,
+    start_simcore,
+)
 from samefiles import assert_same_files, hdf5_contents
 from sharedruns import shared_folder
 
@@ -130,17 +135,17 @@ def test_ctrl_c_on_a_local_cluster_stops_its_workers_and_leaves_no_run_directory
     process = start_simcore("run", BASELINE, "--draws", 2_000_000, "--chunk-size", 2_000,
                             "--no-charts", "--no-observations", "--out", runs / "big",
                             "--engine", "dask")
-    try:
-        # Once its workers have computed for a while: chunks are in flight.
-        wait_for(lambda: descendants_cpu_seconds(process) >= 8.0, process, seconds=300)
-        workers = psutil.Process(process.pid).children(recursive=True)
-        assert len(workers) >= 2
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    workers = []
+
+    def computing() -> bool:
+        """Once its workers have computed for a while, chunks are in flight."""
+        if descendants_cpu_seconds(process) < 8.0:
+            return False
+        workers.extend(psutil.Process(process.pid).children(recursive=True))
+        return True
+
+    stderr = interrupted_when(process, computing)
+    assert len(workers) >= 2
     assert process.returncode == 130, stderr
     assert stderr.splitlines() == ["interrupted: no run directory was written"], stderr
     assert list(runs.iterdir()) == []
