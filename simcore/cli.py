@@ -475,10 +475,10 @@ def reweight(run_dir, settings, out, force, resample, save_scenario, no_charts):
 
 @main.command()
 @click.argument("priors", type=click.Path(path_type=Path), default=DEFAULT_PRIORS)
-@click.option("--vary", "varies", multiple=True, required=True,
-              metavar="DRIVER.FIELD=V1,V2,...",
+@click.option("--vary", "varies", multiple=True, metavar="DRIVER.FIELD=V1,V2,...",
               help="A prior field and the values it takes (repeatable: the grid is every "
-                   "combination), e.g. alg_halving_years.median=0.6,0.8,1.2.")
+                   "combination), e.g. alg_halving_years.median=0.6,0.8,1.2. Not with a "
+                   "folder PRIORS.")
 @click.option("--draws", "-n", type=click.IntRange(min=1, max=MAX_DRAWS), default=20_000,
               show_default=True, help="Simulated worlds per cell.")
 @click.option("--seed", "-s", type=click.IntRange(min=0, max=MAX_SEED), default=20261125,
@@ -493,25 +493,40 @@ def reweight(run_dir, settings, out, force, resample, save_scenario, no_charts):
 @_engine_options
 def sweep(priors, varies, draws, seed, chunk_size, out, force, no_charts, quiet, engine,
           scheduler):
-    """Run a grid of prior settings with shared random numbers and tabulate (sweep.csv) and
-    chart (heat maps) headline numbers per cell: what must be true for a milestone to come
-    by a date."""
+    """Run a grid of prior settings (or every scenario file of a folder PRIORS) with shared
+    random numbers and tabulate (sweep.csv) and chart (heat maps) headline numbers per cell:
+    what must be true for a milestone to come by a date."""
     with _user_command(f"{draws:,} draws per cell; use fewer --draws",
                        published("no sweep folder was written", "the sweep was")):
         from .app import sweep as sweeping
+        from .base.errors import SimcoreError
         from .run.engine import DEFAULT_CHUNK_SIZE
         from .stored import store
-        parsed = [sweeping.parse_vary(v) for v in varies]
-        base, cells = sweeping.cell_priors(priors, parsed)
+        if priors.is_dir():
+            if varies:
+                raise SimcoreError(f"--vary: not with a folder of scenario files ({priors}): "
+                                   "each file is a cell")
+            cells = sweeping.folder_cells(priors)
+            labels = [sweeping.SCENARIO_COLUMN]
+            swept = {values[0]: cell for values, cell in cells}
+            what = {"scenarios_folder": str(priors)}
+        else:
+            if not varies:
+                raise SimcoreError("--vary: give at least one DRIVER.FIELD=V1,V2,..., or a "
+                                   "folder of scenario files as PRIORS")
+            parsed = [sweeping.parse_vary(v) for v in varies]
+            swept, cells = sweeping.cell_priors(priors, parsed)
+            labels = [v.label for v in parsed]
+            what = {"vary": {v.label: list(v.values) for v in parsed}}
         out = out or sweeping.default_sweep_dir(priors, seed)
         store.check_run_dir(out, force)
         chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
         with _chunk_source(engine, scheduler) as chunks:
-            table = sweeping.run_cells(cells, parsed, draws, seed, chunk_size, chunks)
+            table = sweeping.run_cells(cells, labels, draws, seed, chunk_size, chunks)
             where = chunks.describe() if chunks is not None else {"name": "local"}
-        sweeping.write_sweep(table, parsed, base, out, force, not no_charts,
+        sweeping.write_sweep(table, labels, swept, out, force, not no_charts,
                              {"draws": draws, "seed": seed, "chunk_size": chunk_size,
-                              "engine": where})
+                              "engine": where, **what})
     if quiet:
         click.echo(str(out))
         return
@@ -550,18 +565,26 @@ def fit(measure, until, observations, seed, chart):
               show_default=True)
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("runs/backtest"),
               show_default=True, help="Back-test folder.")
+@click.option("--chunk-size", type=click.IntRange(min=1, max=MAX_DRAWS), default=None,
+              help="Draws per chunk (a task with --engine dask); results are identical for any "
+                   "value.")
 @click.option("--priors-dir", type=click.Path(path_type=Path), default=Path("priors/backtest"),
               show_default=True, help="Folder of the origins' prior files (ORIGIN.toml).")
 @click.option("--force", is_flag=True, help="Replace an existing back-test folder.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
-def backtest(origins, observations, draws, seed, out, priors_dir, force, no_charts):
+@_engine_options
+def backtest(origins, observations, draws, seed, chunk_size, out, priors_dir, force, no_charts,
+             engine, scheduler):
     """Forecast from past origins with what was known then and score every later
     observation: PIT, 50/80/90% coverage, CRPS, Brier, bias per output."""
     with _user_command(f"{draws:,} draws per origin; use fewer --draws",
                        published("no back-test folder was written", "the back-test was")):
         from .app.backtest import run_backtest
+        from .run.engine import DEFAULT_CHUNK_SIZE
         _, summary = run_backtest(list(dict.fromkeys(origins)), observations, draws, seed, out,
-                                  force, with_charts=not no_charts, priors_dir=priors_dir)
+                                  force, with_charts=not no_charts, priors_dir=priors_dir,
+                                  chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+                                  computing=_chunk_source(engine, scheduler))
     click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}",
                                  line_width=200))
     click.echo(f"\nback-test written to {out}")
@@ -600,7 +623,9 @@ def verify(run_dir):
 @click.option("--force", is_flag=True, help="Replace an existing study directory.")
 @click.option("--no-charts", is_flag=True, help="Skip the tornado charts.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the study directory.")
-def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_charts, quiet):
+@_engine_options
+def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_charts, quiet,
+                engine, scheduler):
     """Sobol or Morris sensitivity of the headline outputs, and a tornado chart (Q8).
 
     Drivers are treated as independent here (the prior file's correlations are not applied);
@@ -610,7 +635,8 @@ def sensitivity(priors, method, n, seed, outputs, resamples, out, force, no_char
                        published("no study directory was written", "the study was")):
         from .app.study import run_study, summary_text
         written, result, tornado = run_study(priors, method, n, seed, out, force, outputs,
-                                             resamples, charts=not no_charts)
+                                             resamples, charts=not no_charts,
+                                             computing=_chunk_source(engine, scheduler))
     click.echo(str(written) if quiet else summary_text(result, tornado, written))
 
 

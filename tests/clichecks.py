@@ -3,6 +3,8 @@ and the console script run in a child process (real signals, real file systems).
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -115,3 +117,24 @@ def hidden_entries(folder: Path) -> list[str]:
     """What a failed or interrupted command must not leave: hidden staging files or folders."""
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) \
         if folder.is_dir() else []
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on (until someone takes it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def interrupted_when(process: subprocess.Popen, condition, seconds: float = 300) -> str:
+    """Ctrl-C (SIGINT) to ``process`` once ``condition()`` holds; its stderr once it has
+    ended (killed if it does not end within 120 s of the signal)."""
+    try:
+        wait_for(condition, process, seconds)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return stderr

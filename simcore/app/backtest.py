@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -72,21 +73,33 @@ def summary_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 def run_backtest(origins: list[str], observations: Path, draws: int, seed: int, out: Path,
                  force: bool = False, with_charts: bool = True,
-                 priors_dir: Path = BACKTEST_PRIORS) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 priors_dir: Path = BACKTEST_PRIORS, chunk_size: int = engine.DEFAULT_CHUNK_SIZE,
+                 computing: AbstractContextManager[engine.ChunkSource | None] | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run and score every origin, write the back-test folder ``out``; returns the scores and
-    their summary. Every prior file is checked before anything runs."""
+    their summary. Every prior file is checked before anything runs. ``computing``: where the
+    origins' chunks are computed, entered once everything is checked and left before anything
+    is written (e.g. a Dask cluster, :func:`simcore.run.cluster.connect`; the same results
+    bit for bit); by default here."""
     priors = {origin: origin_priors(origin, priors_dir) for origin in origins}
     table = load_observations(observations)
     store.check_run_dir(Path(out), force)
     runs = {}
-    with store.staged_directory(Path(out), force, what="back-test") as staging:
+    with computing or nullcontext() as chunks:
+        where = None if chunks is None else chunks.describe()
         for origin, prior_set in priors.items():
             points = ObservationPoints.for_priors(table, prior_set)
-            result = engine.run_forecast(prior_set, draws, seed, n_paths=engine.DEFAULT_PATHS,
-                                         observe=points)
+            result = engine.run_forecast(prior_set, draws, seed, chunk_size,
+                                         n_paths=engine.DEFAULT_PATHS, observe=points,
+                                         chunks=chunks)
             result.stored_paths = engine.DEFAULT_PATHS
-            write_run(result, staging / origin, with_charts=with_charts)
+            result.engine = where
             runs[origin] = result
+    # Written once the cluster is closed: the writing forks helpers, and a child forked beside
+    # Dask's threads could inherit a lock one of them holds.
+    with store.staged_directory(Path(out), force, what="back-test") as staging:
+        for origin, result in runs.items():
+            write_run(result, staging / origin, with_charts=with_charts)
         scores = score_table(runs)
         summary = summary_table(scores)
         csvfiles.write_csv(scores, staging / "scores.csv")
@@ -97,10 +110,12 @@ def run_backtest(origins: list[str], observations: Path, draws: int, seed: int, 
             (staging / "backtest.png").write_bytes(buffer.getvalue())
         manifest = {
             "kind": "back-test", "origins": list(origins), "draws": draws, "seed": seed,
+            "chunk_size": chunk_size,
             "observations": str(observations),
             "prior_files": {origin: str(p.path) for origin, p in priors.items()},
             "priors_sha256": {origin: p.sha256 for origin, p in priors.items()},
             "packages": store.package_versions(), "git_commit": store.git_commit(),
+            **({"engine": where} if where else {}),
         }
         manifest["files"] = sorted(p.name for p in staging.iterdir()
                                    if p.name != MARKER) + ["manifest.json"]

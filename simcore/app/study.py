@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import time
+from contextlib import AbstractContextManager, nullcontext
 from importlib import metadata
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from ..base.limits import MAX_CSV_BYTES, MAX_MANIFEST_BYTES
 from ..faces.plots.tornado import tornado_chart
 from ..inputs.priors import load_priors
 from ..model import MODEL_DRIVERS
+from ..run.engine import ChunkSource
 from ..stored import store
 from ..stored.contained import read_bytes
 from ..stored.publish import MARKER
@@ -77,10 +79,14 @@ def study_targets(priors, outputs=()) -> list[tg.Target]:
 
 def run_study(priors_path, method: str = "sobol", n: int | None = None, seed: int = 20261125,
               out: Path | None = None, force: bool = False, outputs=(),
-              resamples: int = DEFAULT_RESAMPLES, charts: bool = True
+              resamples: int = DEFAULT_RESAMPLES, charts: bool = True,
+              computing: AbstractContextManager[ChunkSource | None] | None = None
               ) -> tuple[Path, VarianceResult, pd.DataFrame]:
     """Run a Sobol or Morris study of a prior file and write its folder; returns (folder,
-    indices, tornado table)."""
+    indices, tornado table). ``computing``: where the design's rows are evaluated, entered
+    once the options are checked and left before the rest (e.g. a Dask cluster,
+    :func:`simcore.run.cluster.connect`: the same indices bit for bit, and the manifest says
+    where); by default here."""
 
     if method not in METHODS:
         raise StudyError(f"--method: {method!r}; choose one of {', '.join(METHODS)}")
@@ -93,17 +99,20 @@ def run_study(priors_path, method: str = "sobol", n: int | None = None, seed: in
     store.check_run_dir(out, force)
     targets = study_targets(priors, outputs)
     started = time.perf_counter()
-    result = (sobol if method == "sobol" else morris)(priors, n, seed, targets,
-                                                      resamples=resamples)
+    with computing or nullcontext() as chunks:
+        where = None if chunks is None else chunks.describe()
+        result = (sobol if method == "sobol" else morris)(priors, n, seed, targets,
+                                                          resamples=resamples, chunks=chunks)
     tick = time.perf_counter()
     tornado = swings(priors, [t for t in targets if t.quantity != tg.BY_YEAR])
     result.timings["tornado"] = time.perf_counter() - tick
     result.timings["total"] = time.perf_counter() - started
-    write_study(result, tornado, out, force=force, charts=charts, priors_path=priors_path)
+    write_study(result, tornado, out, force=force, charts=charts, priors_path=priors_path,
+                engine=where)
     return out, result, tornado
 
 
-def _manifest(result: VarianceResult, priors_path) -> dict:
+def _manifest(result: VarianceResult, priors_path, engine: dict | None = None) -> dict:
 
     p = result.problem.priors
     try:
@@ -124,14 +133,17 @@ def _manifest(result: VarianceResult, priors_path) -> dict:
         "packages": {**package_versions(), "SALib": salib},
         "git_commit": git_commit(),
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+        # Only when not computed here, as in a run's manifest: a local study's is unchanged.
+        **({} if engine is None else {"engine": engine}),
     }
 
 
 def write_study(result: VarianceResult, tornado: pd.DataFrame, out: Path, force: bool = False,
-                charts: bool = True, priors_path=None) -> Path:
-    """Write the study folder atomically (``store.staged_directory``)."""
+                charts: bool = True, priors_path=None, engine: dict | None = None) -> Path:
+    """Write the study folder atomically (``store.staged_directory``); ``engine``: where the
+    model was evaluated, if not here."""
 
-    manifest = _manifest(result, priors_path or result.problem.priors.path)
+    manifest = _manifest(result, priors_path or result.problem.priors.path, engine)
     with store.staged_directory(out, force, what="study") as staging:
         for name, table in ((f"{result.method}.csv", result.indices),
                             ("convergence.csv", result.convergence),

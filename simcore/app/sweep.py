@@ -1,13 +1,14 @@
-"""``simcore sweep``: a grid of prior settings, each cell a run with the same seed (shared
-random numbers, so differences between cells are the settings', not sampling noise), and a
-table and heat maps of headline numbers per cell: what must be true for a milestone to come by
-a date.
+"""``simcore sweep``: a grid of prior settings, or a folder of scenario files, each cell a run
+with the same seed (shared random numbers, so differences between cells are the settings', not
+sampling noise), and a table and heat maps of headline numbers per cell: what must be true for
+a milestone to come by a date.
 
-A cell is the prior file with the what-if settings ``DRIVER.FIELD=V`` applied as ``simcore
-reweight --set`` applies them: a scenario file extending it (:mod:`simcore.inputs.whatif`).
-Every cell is validated before any is run, so a bad value writes nothing. Each cell's draws are
-kept in memory while its numbers are read (about 490 bytes per draw), then dropped: memory is
-one cell's, whatever the grid.
+A cell of a grid is the prior file with the what-if settings ``DRIVER.FIELD=V`` applied as
+``simcore reweight --set`` applies them: a scenario file extending it
+(:mod:`simcore.inputs.whatif`). A cell of a folder is one of its ``*.toml`` files, in name
+order. Every cell is validated before any is run, so a bad value or file writes nothing. Each
+cell's draws are kept in memory while its numbers are read (about 490 bytes per draw), then
+dropped: memory is one cell's, whatever the grid.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from ..stored.publish import MARKER
 
 FREE_PROFILE = "no_hardware"     # a free user: no hardware of their own
 VARY_OPTION = "--vary"
+SCENARIO_COLUMN = "scenario"     # a folder sweep's cells: the scenario file's name
+SCENARIO_COPIES = "scenarios"    # a folder sweep's copies: scenarios/<name>/priors/...
 
 
 def _median_year(result: RunResult, event: str, profile: str | None = None) -> float:
@@ -121,31 +124,42 @@ def cell_priors(priors_path: Path, varies: list[Vary]
     return base, cells
 
 
-def run_cells(cells: list[tuple[tuple, PriorSet]], varies: list[Vary], draws: int, seed: int,
+def folder_cells(folder: Path) -> list[tuple[tuple, PriorSet]]:
+    """Every ``*.toml`` file of ``folder``, in name order: its name (without .toml) and its
+    validated priors; a bad file is a PriorError naming it (exit 2)."""
+    files = sorted(path for path in Path(folder).glob("*.toml") if path.is_file())
+    if not files:
+        raise SimcoreError(f"{folder}: no scenario files (*.toml) to sweep over")
+    return [((path.stem,), load_priors(path, required=set(MODEL_DRIVERS))) for path in files]
+
+
+def run_cells(cells: list[tuple[tuple, PriorSet]], labels: list[str], draws: int, seed: int,
               chunk_size: int, chunks=None) -> pd.DataFrame:
-    """The table: one row per cell, its settings and its headline numbers."""
+    """The table: one row per cell, its settings (a value per label: a varied field, or the
+    scenario's name) and its headline numbers."""
     rows = []
     for values, priors in cells:
         result = engine.run_forecast(priors, draws, seed, chunk_size, n_paths=0, chunks=chunks)
-        row = {vary.label: value for vary, value in zip(varies, values, strict=True)}
+        row = dict(zip(labels, values, strict=True))
         row.update({name: how(result) for name, (_, how) in NUMBERS.items()})
         rows.append(row)
         raise_pending()
     return pd.DataFrame(rows)
 
 
-def write_sweep(table: pd.DataFrame, varies: list[Vary], priors: PriorSet, out: Path,
-                force: bool, charts: bool, settings: dict) -> Path:
-    """sweep.csv, a heat map per headline number (one or two varied fields), the prior
-    files and the manifest, published atomically."""
+def write_sweep(table: pd.DataFrame, labels: list[str], priors: PriorSet | dict[str, PriorSet],
+                out: Path, force: bool, charts: bool, settings: dict) -> Path:
+    """sweep.csv, a heat map per headline number (one or two labels: varied fields, or the
+    scenario), the prior files and the manifest, published atomically. ``priors``: the prior
+    file of a grid, or a folder's scenarios by name."""
     with store.staged_directory(out, force, what="sweep") as staging:
         write_csv(table, staging / "sweep.csv")
-        if charts and len(varies) <= 2:
+        if charts and len(labels) <= 2:
             import matplotlib.pyplot as plt
 
             from ..faces.plots.sweep import sweep_heatmap
             for name, (title, _) in NUMBERS.items():
-                figure = sweep_heatmap(table, [v.label for v in varies], name, title)
+                figure = sweep_heatmap(table, labels, name, title)
                 figure.savefig(staging / f"sweep_{name}.png", dpi=110)
                 plt.close(figure)
                 raise_pending()
@@ -153,16 +167,22 @@ def write_sweep(table: pd.DataFrame, varies: list[Vary], priors: PriorSet, out: 
             "kind": "sweep", "simcore_version": __version__,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             **settings,
-            "vary": {v.label: list(v.values) for v in varies},
             "numbers": {name: title for name, (title, _) in NUMBERS.items()},
-            "priors_path": str(priors.path), "priors_sha256": priors.sha256,
-            "prior_files": store.copy_prior_files(priors, staging),
+            **(_prior_entries(priors, staging) if isinstance(priors, PriorSet) else {
+                "scenarios": {name: _prior_entries(scenario, staging / SCENARIO_COPIES / name)
+                              for name, scenario in priors.items()}}),
             "packages": store.package_versions(), "git_commit": store.git_commit(),
         }
         manifest["files"] = sorted(p.name for p in staging.iterdir()
                                    if p.name != MARKER) + ["manifest.json"]
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
+
+
+def _prior_entries(priors: PriorSet, folder: Path) -> dict:
+    """A prior set's manifest entries, its files copied under ``folder``."""
+    return {"priors_path": str(priors.path), "priors_sha256": priors.sha256,
+            "prior_files": store.copy_prior_files(priors, folder)}
 
 
 def default_sweep_dir(priors_path: Path, seed: int) -> Path:

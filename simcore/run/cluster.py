@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import os
 import platform
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,8 +88,6 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
     processes on this machine when ``address`` is None; closed (and the LocalCluster shut
     down) on leaving. Raises :class:`ClusterError` for a scheduler that cannot be reached, a
     cluster without workers or one whose packages differ from this machine's."""
-    import logging
-
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -96,15 +95,19 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
                            "and distributed)") from None
 
     # Dask's own warnings (a worker lost, a task rescheduled) would break the one-line exits.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    _quiet_logging()
     cluster = None
     try:
         if address is None:
             n = workers or local_workers()
             # One thread per worker and one numba thread per task: the processes are the
             # parallelism (results do not depend on either).
+            # No dashboard; the scheduler's HTTP server (health, metrics) on a free port: on
+            # Dask's default port it warns when another cluster holds that port.
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                    dashboard_address=None,
+                                   scheduler_kwargs={"dashboard": False,
+                                                     "dashboard_address": "127.0.0.1:0"},
                                    env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                                         "OPENBLAS_NUM_THREADS": "1"})
             client = Client(cluster)
@@ -132,6 +135,12 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
         problem = _mismatch(versions(), theirs)
         if problem is not None:
             raise ClusterError(f"the Dask cluster differs from this machine: {problem}")
+        if cluster is not None:
+            # A LocalCluster's workers share this terminal: what they log when Ctrl-C cancels
+            # their tasks or closes the scheduler first (warnings, "failed heartbeat" errors)
+            # would break the one-line exits, and a task's own failure reaches the client as
+            # its exception anyway. Another cluster's logs are its own.
+            client.run(_quiet_logging, logging.CRITICAL)
         yield ClusterChunks(client, address)
     finally:
         client.close()
@@ -139,8 +148,12 @@ def connect(address: str | None, workers: int | None = None) -> Iterator[Cluster
             cluster.close()
 
 
-def _same(task: ChunkTask) -> ChunkTask:
-    return task
+def _quiet_logging(level: int = logging.ERROR) -> None:
+    logging.getLogger("distributed").setLevel(level)
+
+
+def _same(shared):
+    return shared
 
 
 class ClusterChunks(ChunkSource):
@@ -161,43 +174,52 @@ class ClusterChunks(ChunkSource):
 
     def outputs(self, task: ChunkTask, bounds: list[tuple[int, int]],
                 source_draws: np.ndarray | None) -> Generator[ChunkOutput, None, None]:
+        rows = [None if source_draws is None else source_draws[start:stop]
+                for start, stop in bounds]
+        return self.in_order(compute_chunk, task,
+                             [(start, stop, chunk_rows)
+                              for (start, stop), chunk_rows in zip(bounds, rows, strict=True)],
+                             name="chunk")
+
+    def in_order(self, function: Callable, shared, arguments: list[tuple], name: str
+                 ) -> Generator:
+        """``function(shared, *args)`` for each ``args`` of ``arguments``, as tasks, yielded
+        in the order of ``arguments``; closing the generator cancels the tasks not yet
+        taken. ``name`` goes into the tasks' keys (``simcore-NAME-...``)."""
         from distributed import CancelledError
 
         client = self.client
-        # Two chunks per thread in flight: every worker busy while the client writes.
+        # Two tasks per thread in flight: every worker busy while the client takes results.
         window = 2 * self.threads
+        tag = os.urandom(4).hex()
         # Sent once, as a task's result rather than scattered data: a task can be recomputed
         # when the workers holding its result die, scattered data would be lost with them.
-        shared = client.submit(_same, task, pure=False,
-                               key=f"simcore-task-{os.urandom(4).hex()}")
+        held = client.submit(_same, shared, pure=False, key=f"simcore-shared-{tag}")
         pending: list = []
         submitted = 0
 
         def submit_next() -> None:
             nonlocal submitted
-            start, stop = bounds[submitted]
-            rows = None if source_draws is None else source_draws[start:stop]
-            pending.append(client.submit(compute_chunk, shared, start, stop, rows, pure=False,
-                                         key=f"simcore-chunk-{start}-{os.urandom(4).hex()}",
+            pending.append(client.submit(function, held, *arguments[submitted], pure=False,
+                                         key=f"simcore-{name}-{submitted}-{tag}",
                                          retries=0))
             submitted += 1
 
         try:
-            for _ in bounds:
-                while submitted < len(bounds) and len(pending) < window:
+            for _ in arguments:
+                while submitted < len(arguments) and len(pending) < window:
                     submit_next()
                 future = pending.pop(0)
                 try:
-                    output = future.result()
+                    result = future.result()
                 except CancelledError:
                     raise ClusterError("the Dask cluster cancelled the run's tasks "
                                        "(scheduler lost?)") from None
                 except OSError as exc:
                     raise ClusterError(f"lost the Dask scheduler: {exc}") from None
                 future.release()
-                yield output
+                yield result
         finally:
             if pending:
                 client.cancel(pending, force=True)
-            client.cancel([shared], force=True)
-
+            client.cancel([held], force=True)

@@ -383,10 +383,25 @@ def compute_chunk(task: ChunkTask, start: int, stop: int,
 class ChunkSource:
     """Computes a run's chunks elsewhere (:class:`simcore.run.cluster.ClusterChunks`)."""
 
+    @property
+    def threads(self) -> int:
+        """Threads computing tasks, all machines together."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """Where the tasks are computed: the manifest's ``engine`` entry."""
+        raise NotImplementedError
+
     def outputs(self, task: ChunkTask, bounds: list[tuple[int, int]],
                 source_draws: np.ndarray | None) -> Generator[ChunkOutput, None, None]:
         """Each chunk's output, in the order of ``bounds``; closing the generator cancels
         the chunks not yet taken."""
+        raise NotImplementedError
+
+    def in_order(self, function: Callable, shared, arguments: list[tuple], name: str
+                 ) -> Generator:
+        """``function(shared, *args)`` for each ``args`` of ``arguments``, computed elsewhere
+        and yielded in their order; closing the generator cancels what is not yet taken."""
         raise NotImplementedError
 
 

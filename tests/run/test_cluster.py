@@ -10,14 +10,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from clichecks import assert_one_line_exit, invoke, one_line_error, run_simcore, start_simcore
+from clichecks import (
+    assert_one_line_exit,
+    free_port,
+    interrupted_when,
+    invoke,
+    one_line_error,
+    run_simcore,
+    start_simcore,
+)
 from samefiles import assert_same_files, hdf5_contents
 from sharedruns import shared_folder
 
@@ -30,12 +37,6 @@ START_SECONDS = 60
 WORKER_ENV = {**os.environ, "NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -228,19 +229,8 @@ def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_no_run_directory(cluster, t
     process = start_simcore("run", BASELINE, "--draws", 2_000_000, "--chunk-size", 2_000,
                             "--no-charts", "--out", runs / "big", "--engine", "dask",
                             "--scheduler", cluster.address)
-    try:
-        deadline = time.monotonic() + 300
-        while not any("simcore-chunk" in str(key) for keys in cluster.processing().values()
-                      for key in keys):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "never reached the sampling stage"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    stderr = interrupted_when(process, lambda: any(
+        "simcore-chunk" in str(key) for keys in cluster.processing().values() for key in keys))
     assert process.returncode == 130, stderr
     assert stderr.splitlines() == ["interrupted: no run directory was written"], stderr
     assert list(runs.iterdir()) == []

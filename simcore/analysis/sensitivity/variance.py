@@ -49,6 +49,7 @@ import pandas as pd
 from ...inputs.priors import PriorSet
 from ...model import MAX_REGIME_SWITCHES
 from ...run import engine
+from ...run.engine import ChunkSource
 from . import targets as tg
 
 DEFAULT_SOBOL_N = 2048        # 2N = 4096 base rows: ~4,100 model runs per factor
@@ -57,6 +58,7 @@ MORRIS_LEVELS = 4
 DEFAULT_RESAMPLES = 100       # bootstrap resamples for confidence intervals
 CONF_LEVEL = 0.95
 BATCH_ROWS = 16_384           # rows per engine.evaluate call (~110 MB of trajectories)
+CLUSTER_MIN_BATCH_ROWS = 256  # smallest batch sent to a Dask worker as one task
 CLOCK = "free_regime_clock"
 TOP = 5
 _U_MIN = 2.0 ** -53           # quantiles stay inside (0, 1), as in simcore.sampling
@@ -114,25 +116,50 @@ class Problem:
 
 
 def evaluate_targets(problem: Problem, u: np.ndarray, targets: list[tg.Target],
-                     batch: int = BATCH_ROWS) -> tuple[np.ndarray, np.ndarray]:
+                     batch: int = BATCH_ROWS, chunks: ChunkSource | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """The targets at every row of ``u`` (quantiles): (values (n, K), censored (n, K) bool).
-    Rows go to ``engine.evaluate`` in batches, keeping only the targets' columns."""
+    Rows go to ``engine.evaluate`` in batches, keeping only the targets' columns; with
+    ``chunks`` (a Dask cluster) each batch is a task. A row's values depend on that row
+    alone, so the batches change nothing."""
     p = problem.priors
     t_rel = engine.time_grid(p)
-    horizon_year = p.as_of_year + t_rel[-1]
+    shared = (problem, targets, t_rel, p.as_of_year + t_rel[-1])
+    if chunks is not None:
+        # Enough tasks to keep every worker busy, each still large enough to be worth sending.
+        batch = min(batch, max(CLUSTER_MIN_BATCH_ROWS, -(-u.shape[0] // (4 * chunks.threads))))
+    starts = range(0, u.shape[0], batch)
+    if chunks is None:
+        batches = (_target_batch(shared, u[start:start + batch]) for start in starts)
+    else:
+        batches = chunks.in_order(_target_batch, shared,
+                                  [(u[start:start + batch],) for start in starts],
+                                  name="design")
     values = np.empty((u.shape[0], len(targets)))
     censored = np.zeros((u.shape[0], len(targets)), dtype=bool)
-    for start in range(0, u.shape[0], batch):
-        rows = slice(start, min(start + batch, u.shape[0]))
-        drivers, clock = problem.values(u[rows])
-        events, trajectories = engine.evaluate(drivers, t_rel, p.as_of_year, clock)
-        for k, target in enumerate(targets):
-            values[rows, k] = tg.target_values(target, events, trajectories, horizon_year)
-            if target.quantity == tg.TIME:
-                times = events[target.event]
-                times = times if target.column is None else times[:, target.column]
-                censored[rows, k] = ~np.isfinite(times)
-        del events, trajectories
+    try:
+        for start, (batch_values, batch_censored) in zip(starts, batches, strict=True):
+            values[start:start + len(batch_values)] = batch_values
+            censored[start:start + len(batch_values)] = batch_censored
+    finally:
+        if chunks is not None:
+            batches.close()         # a failure or Ctrl-C: the cluster's tasks are cancelled
+    return values, censored
+
+
+def _target_batch(shared, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The targets (values, censored) at the rows of ``u``: one batch, here or on a worker."""
+    problem, targets, t_rel, horizon_year = shared
+    values = np.empty((u.shape[0], len(targets)))
+    censored = np.zeros((u.shape[0], len(targets)), dtype=bool)
+    drivers, clock = problem.values(u)
+    events, trajectories = engine.evaluate(drivers, t_rel, problem.priors.as_of_year, clock)
+    for k, target in enumerate(targets):
+        values[:, k] = tg.target_values(target, events, trajectories, horizon_year)
+        if target.quantity == tg.TIME:
+            times = events[target.event]
+            times = times if target.column is None else times[:, target.column]
+            censored[:, k] = ~np.isfinite(times)
     return values, censored
 
 
@@ -269,11 +296,12 @@ def _parallel(function, items):
 
 def sobol(priors: PriorSet, n: int = DEFAULT_SOBOL_N, seed: int = 20261125,
           targets: list[tg.Target] | None = None, resamples: int = DEFAULT_RESAMPLES,
-          conf_level: float = CONF_LEVEL) -> VarianceResult:
+          conf_level: float = CONF_LEVEL, chunks: ChunkSource | None = None) -> VarianceResult:
     """First- and total-order Sobol indices with bootstrap intervals, at N and 2N.
 
     ``n`` must be a power of 2; the design has 2N (F + 2) rows for F factors. ``targets``
-    defaults to :func:`.targets.headline_targets`. Deterministic for a given seed.
+    defaults to :func:`.targets.headline_targets`. Deterministic for a given seed, the same
+    with ``chunks`` (the design's rows evaluated on a Dask cluster).
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -287,7 +315,7 @@ def sobol(priors: PriorSet, n: int = DEFAULT_SOBOL_N, seed: int = 20261125,
     factors = problem.factors
     u = sobol_sample.sample(spec, 2 * n, calc_second_order=False, scramble=True, seed=seed)
     sampled = time.perf_counter()
-    values, censored = evaluate_targets(problem, u, targets)
+    values, censored = evaluate_targets(problem, u, targets, chunks=chunks)
     evaluated = time.perf_counter()
     block = len(factors) + 2
 
@@ -332,11 +360,13 @@ def sobol(priors: PriorSet, n: int = DEFAULT_SOBOL_N, seed: int = 20261125,
 
 def morris(priors: PriorSet, n: int = DEFAULT_MORRIS_N, seed: int = 20261125,
            targets: list[tg.Target] | None = None, resamples: int = DEFAULT_RESAMPLES,
-           conf_level: float = CONF_LEVEL, levels: int = MORRIS_LEVELS) -> VarianceResult:
+           conf_level: float = CONF_LEVEL, levels: int = MORRIS_LEVELS,
+           chunks: ChunkSource | None = None) -> VarianceResult:
     """Morris elementary effects (mu, mu*, sigma, with a bootstrap interval on mu*) from 2N
     trajectories, and from the first N for the convergence check. Effects are in the target's
     units (decades of days, years, or probability) per unit change of the factor's level
-    coordinate (SALib's convention); rankings are what to read."""
+    coordinate (SALib's convention); rankings are what to read. ``chunks``: as for
+    :func:`sobol`."""
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
 
@@ -351,7 +381,7 @@ def morris(priors: PriorSet, n: int = DEFAULT_MORRIS_N, seed: int = 20261125,
     # Level coordinates 0, 1/(L-1), ..., 1 -> quantiles at the centres of L equal bins.
     u = (np.rint(x * (levels - 1)) + 0.5) / levels
     sampled = time.perf_counter()
-    values, censored = evaluate_targets(problem, u, targets)
+    values, censored = evaluate_targets(problem, u, targets, chunks=chunks)
     evaluated = time.perf_counter()
     block = len(factors) + 1
 
