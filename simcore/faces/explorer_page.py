@@ -83,6 +83,7 @@ def explorer_page(explorer):
         low, high = scale.positions
         slider = pn.widgets.FloatSlider(start=low, end=high, step=scale.step,
                                         value=scale.position(value), show_value=False,
+                                        tooltips=False,   # positions, not values, on log ones
                                         width=250, css_classes=[f"slider-{driver}-{name}"])
         syncing = []
 
