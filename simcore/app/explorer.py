@@ -57,9 +57,10 @@ SHAPE_FIELDS = {"sd": Domain(0.0, low_open=True, why="a spread"),
                 "p": Domain(0.0, 1.0, why="a probability")}
 # Families whose numbers are positive whatever the driver's domain (a lognormal's median).
 POSITIVE_FAMILIES = ("lognormal", "loguniform")
-# A slider reaches this factor beyond the prior's draws on a log-positive driver (a median
-# several times the prior's extremes is a what-if worth asking, more is a different world),
-# and half the draws' width beyond them on any other; about this many steps across.
+# A slider reaches this factor beyond the prior's 1% and 99% quantiles on a positive driver
+# (a median several times the prior's extremes is a what-if worth asking, more is a
+# different world), and half their distance beyond them on any other; about this many steps
+# across.
 SLIDER_FACTOR = 3.0
 SLIDER_STEPS = 200
 
