@@ -1,7 +1,7 @@
 """docs/explorer.png: the explorer's page in headless Chromium after a change of its top
 driver (the README's screenshot). Run from the repository: python scripts/explorer_screenshot.py
-[--port 5077]; it starts `simcore explore --no-browser`, changes the first control, waits for
-the fresh run and saves the window."""
+[--port 5077]; it starts `simcore explore --no-browser`, drags the first control's slider, waits
+for the fresh run and saves the window."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "faces"))
 
 def main() -> None:
     from browsers import headless_chromium
-    from test_explorer_page import _first_control, _input, _text, _type
+    from test_explorer_page import _drag, _first_control, _slider_handle, _text
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=5077)
@@ -42,8 +42,8 @@ def main() -> None:
         browser.get(url)
         while not (_text(browser, "answer") or "").startswith("Q5"):
             time.sleep(0.5)
-        driver, field, value = _first_control(browser)
-        _type(_input(browser, f"control-{driver}-{field}"), f"{value * 1.5:g}")
+        driver, field, _ = _first_control(browser)
+        _drag(_slider_handle(browser, driver, field), 40)
         while not (_text(browser, "view-label") or "").startswith("fresh run"):
             time.sleep(0.5)
         time.sleep(2)

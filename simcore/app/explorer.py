@@ -19,6 +19,7 @@ file) and written only there (scenarios) and in the runs folder (reports).
 from __future__ import annotations
 
 import html
+import math
 import re
 import threading
 import time
@@ -30,6 +31,7 @@ from ..base.errors import SimcoreError, one_line
 from ..inputs.priors import PriorSet, load_priors
 from ..inputs.whatif import Setting, parse_setting, scenario_text, whatif_name, whatif_priors
 from ..model import MODEL_DRIVERS
+from ..model.spec import DRIVER_DOMAINS, Domain
 from ..run import engine
 from ..run.engine import RunResult
 from .reweight import NeedsFullRun, reweighting_weights
@@ -44,6 +46,23 @@ CHART_NAMES = ("film_days", "film_events", "novel_to_movie")   # Q5, Q6, Q7
 CHART_PATHS = engine.DEFAULT_PATHS
 CHART_DPI = 90      # on screen, beside the controls: smaller than a run's 110-dpi files
 _SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# The quality tiers of the cost per finished minute (docs/model.md, 2.3), draft first.
+TIERS = ("draft", "festival")
+TIER_CHART = "cost_per_finished_minute"
+# A distribution's shape numbers (not values of the driver): positive whatever its domain.
+SHAPE_FIELDS = {"sd": Domain(0.0, low_open=True, why="a spread"),
+                "lambda_": Domain(0.0, low_open=True, why="a PERT shape"),
+                "alpha": Domain(0.0, low_open=True, why="a beta shape"),
+                "beta": Domain(0.0, low_open=True, why="a beta shape"),
+                "p": Domain(0.0, 1.0, why="a probability")}
+# Families whose numbers are positive whatever the driver's domain (a lognormal's median).
+POSITIVE_FAMILIES = ("lognormal", "loguniform")
+# A slider reaches this factor beyond the prior's 1% and 99% quantiles on a positive driver
+# (a median several times the prior's extremes is a what-if worth asking, more is a
+# different world), and half their distance beyond them on any other; about this many steps
+# across.
+SLIDER_FACTOR = 3.0
+SLIDER_STEPS = 200
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,83 @@ class Change:
 
 
 @dataclass(frozen=True)
+class SliderRange:
+    """A control field's slider, from ``start`` to ``end`` in the field's units: on a log
+    scale (``log``, positions are log10 of the value) for a field of a positive driver, whose
+    priors span decades, else linear. Positions are what the slider moves through; the value
+    at a position is rounded so a saved scenario holds numbers a person would write."""
+    start: float
+    end: float
+    step: float             # in positions
+    log: bool
+
+    @property
+    def positions(self) -> tuple[float, float]:
+        if self.log:
+            return math.log10(self.start), math.log10(self.end)
+        return self.start, self.end
+
+    def position(self, value: float) -> float:
+        """Where ``value`` sits on the slider (at an end for a value beyond it)."""
+        value = min(max(value, self.start), self.end)
+        return math.log10(value) if self.log else value
+
+    def value_at(self, position: float) -> float:
+        """The value a slider position stands for: 3 significant digits on a log scale (a
+        step there is ~2%), else the linear step's grid without float noise."""
+        low, high = self.positions
+        position = min(max(position, low), high)
+        value = float(f"{10.0 ** position:.3g}") if self.log else float(f"{position:.12g}")
+        return min(max(value, self.start), self.end)
+
+
+def _nice_step(width: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten at most ``width / SLIDER_STEPS``."""
+    raw = width / SLIDER_STEPS
+    power = 10.0 ** math.floor(math.log10(raw))
+    return max(m * power for m in (1.0, 2.0, 5.0) if m * power <= raw * (1 + 1e-9))
+
+
+def slider_range(domain: Domain, value: float, low: float, high: float) -> SliderRange:
+    """A slider for a field whose value is ``value`` and whose prior spans ``low``-``high``:
+    wide enough to ask what-ifs, always holding ``value``, and never reaching outside
+    ``domain`` (a value typed beyond it gets the prior file's message instead)."""
+    low, high = min(low, value), max(high, value)
+    if domain.low >= 0.0 and low > 0.0:
+        start = float(f"{low / SLIDER_FACTOR:.3g}") or low     # no underflow to 0
+        end = min(float(f"{high * SLIDER_FACTOR:.3g}"), domain.high)
+        return SliderRange(start, end, (math.log10(end) - math.log10(start)) / SLIDER_STEPS,
+                           True)
+    margin = (high - low) / 2.0 or abs(value) or 1.0
+    step = _nice_step(high - low + 2.0 * margin)
+    start = math.floor((low - margin) / step) * step
+    end = math.ceil((high + margin) / step) * step
+    if not domain.contains(start):
+        start = domain.low + (step if domain.low_open else 0.0)
+    end = min(end, domain.high)
+    return SliderRange(float(f"{start:.12g}"), float(f"{end:.12g}"), step, False)
+
+
+def slider_ranges(driver, fields: dict[str, float]) -> dict[str, SliderRange]:
+    """Each field's slider for a driver of a prior set: its values' fields range over the
+    driver's domain around the prior's central 98% (and the fields' own values), its shape
+    fields around their own value (a probability over 0-1)."""
+    domain = DRIVER_DOMAINS.get(driver.name, Domain())
+    if driver.family in POSITIVE_FAMILIES:
+        domain = Domain(max(domain.low, 0.0), domain.high, low_open=True, why=domain.why)
+    values = [driver.dist.quantile(0.01), driver.dist.quantile(0.99), *fields.values()]
+    ranges = {}
+    for name, value in fields.items():
+        if name == "p":
+            ranges[name] = slider_range(SHAPE_FIELDS[name], value, 0.0, 1.0)
+        elif name in SHAPE_FIELDS:
+            ranges[name] = slider_range(SHAPE_FIELDS[name], value, value, value)
+        else:
+            ranges[name] = slider_range(domain, value, min(values), max(values))
+    return ranges
+
+
+@dataclass(frozen=True)
 class Control:
     """A driver the page offers: its family, fields and their base values, in rank order."""
     driver: str
@@ -80,6 +176,7 @@ class Control:
     fields: dict[str, float]
     description: str = ""
     interval: float = 0.9       # the mass between a lognormal's low and high
+    ranges: dict[str, SliderRange] = field(default_factory=dict)
 
     @property
     def spread_words(self) -> str:
@@ -139,25 +236,49 @@ def chart_tree(result: RunResult):
     })
 
 
-def figures(result: RunResult) -> dict:
-    """The headline charts (matplotlib Figures) of a result, by chart name."""
+def tier_output(tier: str) -> str:
+    """The output holding a quality tier's cost per finished minute."""
+    if tier not in TIERS:
+        raise SimcoreError(f"quality tier {tier!r}: valid tiers are {', '.join(TIERS)}")
+    return f"cost_per_finished_minute_{tier}_usd"
+
+
+def _tier_figure(tree, tier: str):
+    from ..faces.plots.charts import fan_chart
+    return fan_chart(tree, tier_output(tier), legend="lower left")
+
+
+def figures(result: RunResult, tier: str = TIERS[0]) -> dict:
+    """The headline charts (matplotlib Figures) of a result, by chart name, and the cost per
+    finished minute of one quality tier (TIER_CHART)."""
     from ..faces.plots import draw
     tree = chart_tree(result)
-    return {name: draw(tree, name) for name in CHART_NAMES}
+    return {**{name: draw(tree, name) for name in CHART_NAMES},
+            TIER_CHART: _tier_figure(tree, tier)}
 
 
-def chart_pngs(result: RunResult, dpi: int = CHART_DPI) -> dict[str, bytes]:
-    """The headline charts as PNG files' bytes (the fast writer simcore run uses)."""
+def _pngs(figures_by_name: dict, dpi: int) -> dict[str, bytes]:
     import io
 
     from ..faces.plots import write_png
 
     pngs = {}
-    for name, figure in figures(result).items():
+    for name, figure in figures_by_name.items():
         buffer = io.BytesIO()
         write_png(figure, buffer, dpi)
         pngs[name] = buffer.getvalue()
     return pngs
+
+
+def chart_pngs(result: RunResult, tier: str = TIERS[0], dpi: int = CHART_DPI) -> dict[str, bytes]:
+    """The headline charts as PNG files' bytes (the fast writer simcore run uses)."""
+    return _pngs(figures(result, tier), dpi)
+
+
+def tier_chart_png(result: RunResult, tier: str, dpi: int = CHART_DPI) -> bytes:
+    """Only the cost-per-finished-minute chart of ``tier`` (a change of tier redraws it
+    alone)."""
+    return _pngs({TIER_CHART: _tier_figure(chart_tree(result), tier)}, dpi)[TIER_CHART]
 
 
 @dataclass
@@ -202,19 +323,26 @@ class Explorer:
                    int(manifest["seed"]) if seed is None else seed, runs_root, table)
 
     # What the page asks of an explorer besides the changes.
-    chart_names = CHART_NAMES
+    chart_names = (*CHART_NAMES, TIER_CHART)
+    tiers = TIERS
+    tier_chart = TIER_CHART
 
     @staticmethod
-    def figures(result: RunResult) -> dict:
-        return figures(result)
+    def figures(result: RunResult, tier: str = TIERS[0]) -> dict:
+        return figures(result, tier)
 
     @staticmethod
-    def chart_pngs(result: RunResult) -> dict[str, bytes]:
-        return chart_pngs(result)
+    def chart_pngs(result: RunResult, tier: str = TIERS[0]) -> dict[str, bytes]:
+        return chart_pngs(result, tier)
 
     @staticmethod
-    def headline_rows(result: RunResult, profile: str) -> list[tuple[str, str]]:
-        return headline_rows(result, profile)
+    def tier_chart_png(result: RunResult, tier: str) -> bytes:
+        return tier_chart_png(result, tier)
+
+    @staticmethod
+    def headline_rows(result: RunResult, profile: str,
+                      tier: str = TIERS[0]) -> list[tuple[str, str]]:
+        return headline_rows(result, profile, tier)
 
     def scenario_files(self) -> list[Path]:
         return scenario_files(self.root)
@@ -243,11 +371,14 @@ class Explorer:
             from ..analysis.sensitivity import table_for_run
             table = table_for_run(self.base_view.result)
         self.sensitivity_table = None      # a new base ranks itself from its own draws
-        return [Control(name, self.base.drivers[name].family,
-                        numeric_fields(self.base.drivers[name].dist),
-                        self.base.drivers[name].text.description or "",
-                        getattr(self.base.drivers[name].dist, "interval", 0.9))
-                for name in rank_drivers(table, self.base)]
+        controls = []
+        for name in rank_drivers(table, self.base):
+            driver = self.base.drivers[name]
+            fields = numeric_fields(driver.dist)
+            controls.append(Control(name, driver.family, fields, driver.text.description or "",
+                                    getattr(driver.dist, "interval", 0.9),
+                                    slider_ranges(driver, fields)))
+        return controls
 
     def _run(self, priors: PriorSet, kind: str, label: str, source_draws=None,
              settings: tuple[Setting, ...] = ()) -> View:
@@ -364,16 +495,18 @@ def escaped(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def headline_rows(result: RunResult, profile: str) -> list[tuple[str, str]]:
-    """The headline numbers of one profile, as (what, value) rows: Q5's film time at the
-    headline years, Q7's median year and P(by the indicator year), and when a free user of
-    the profile can make a film from a novel."""
+def headline_rows(result: RunResult, profile: str,
+                  tier: str = TIERS[0]) -> list[tuple[str, str]]:
+    """The headline numbers of one profile and quality tier, as (what, value) rows: Q5's film
+    time at the headline years, Q7's median year and P(by the indicator year), when a free
+    user of the profile can make a film from a novel, and the tier's median cost per
+    finished minute at the headline years."""
     import numpy as np
 
     from ..analysis.headline import INDICATOR_YEAR, headline_indices
     from ..analysis.tables import format_year
     from ..faces.answer import year_month
-    from ..faces.formatting import human_duration
+    from ..faces.formatting import human_duration, usd_text
     from ..model import PROFILES
     from ..run.summaries import year_ends
 
@@ -391,4 +524,8 @@ def headline_rows(result: RunResult, profile: str) -> list[tuple[str, str]]:
     free = result.event("novel_to_movie_free_user", PROFILES.index(profile))
     rows.append(("Q7 ... and by a free user of this profile (median year)",
                  format_year(free.quantile(0.5), result)))
+    cost = result.histograms[tier_output(tier)].quantiles([0.5])[0]
+    for k in headline_indices(result):
+        rows.append((f"Cost per finished minute, {tier} tier, {year_month(result.time_abs[k])}"
+                     " (median)", usd_text(cost[k])))
     return rows

@@ -48,6 +48,8 @@ def explorer_page(explorer):
               for name in explorer.chart_names}
     profile = pn.widgets.Select(name="Profile", value=PROFILES[0],
                                 options={PROFILE_HEADINGS[p]: p for p in PROFILES})
+    tier = pn.widgets.RadioButtonGroup(name="Quality tier", options=list(explorer.tiers),
+                                       value=explorer.tiers[0], css_classes=["tier"])
     files = {str(p.relative_to(explorer.root)): p for p in explorer.scenario_files()}
     base_choice = pn.widgets.Select(name="Prior file (scenario)", options=list(files),
                                     value=explorer.base_name)
@@ -66,29 +68,59 @@ def explorer_page(explorer):
     def show(view, pngs) -> None:
         state["view"] = view
         label.object = _line("view-label", view.label)
-        headline.object = _rows_html(explorer.headline_rows(view.result, profile.value))
+        headline.object = _rows_html(explorer.headline_rows(view.result, profile.value,
+                                                            tier.value))
         answer.object = f'<pre id="answer">{html.escape(view.answer)}</pre>'
         for name, png in pngs.items():
             charts[name].object = png
+
+    def field_control(driver: str, name: str, value: float, scale):
+        """A slider over the field's range (log-scaled for a positive driver) and a text box
+        holding its value: the box is what a change reads, so a typed value, malformed or
+        beyond the slider, gets the same check as one the slider set."""
+        box = pn.widgets.TextInput(name=name, value=_number_text(value), width=90,
+                                   css_classes=[f"control-{driver}-{name}"])
+        low, high = scale.positions
+        slider = pn.widgets.FloatSlider(start=low, end=high, step=scale.step,
+                                        value=scale.position(value), show_value=False,
+                                        tooltips=False,   # positions, not values, on log ones
+                                        width=250, css_classes=[f"slider-{driver}-{name}"])
+        syncing = []
+
+        def on_slide(event) -> None:
+            if not syncing:
+                box.value = _number_text(scale.value_at(event.new))
+
+        def on_type(event) -> None:
+            try:
+                typed = float(event.new)
+            except ValueError:
+                return
+            syncing.append(True)
+            try:
+                slider.value = scale.position(typed)
+            finally:
+                syncing.clear()
+
+        slider.param.watch(on_slide, "value_throttled")
+        box.param.watch(on_type, "value")
+        box.param.watch(on_change, "value")
+        inputs[f"{driver}.{name}"] = box
+        return pn.Row(slider, box)
 
     def build_controls() -> None:
         inputs.clear()
         cards = []
         for control in explorer.controls:
-            fields = []
-            for name, value in control.fields.items():
-                box = pn.widgets.TextInput(name=name, value=_number_text(value), width=110,
-                                           css_classes=[f"control-{control.driver}-{name}"])
-                box.param.watch(on_change, "value")
-                inputs[f"{control.driver}.{name}"] = box
-                fields.append(box)
+            fields = [field_control(control.driver, name, value, control.ranges[name])
+                      for name, value in control.fields.items()]
             about = html.escape(f"{control.description} Prior: {control.spread_words}.")
-            cards.append(pn.Card(pn.pane.HTML(f"<small>{about}</small>"), pn.Row(*fields),
+            cards.append(pn.Card(pn.pane.HTML(f"<small>{about}</small>"), *fields,
                                  title=control.driver, collapsed=False))
         controls_box.objects = cards
 
     async def draw(view):
-        return view, await asyncio.to_thread(explorer.chart_pngs, view.result)
+        return view, await asyncio.to_thread(explorer.chart_pngs, view.result, tier.value)
 
     async def on_change(*_events) -> None:
         state["generation"] += 1
@@ -132,7 +164,14 @@ def explorer_page(explorer):
 
     def on_profile(_event) -> None:
         headline.object = _rows_html(explorer.headline_rows(state["view"].result,
-                                                            profile.value))
+                                                            profile.value, tier.value))
+
+    async def on_tier(_event) -> None:
+        view = state["view"]
+        on_profile(None)
+        png = await asyncio.to_thread(explorer.tier_chart_png, view.result, tier.value)
+        if state["view"] is view:
+            charts[explorer.tier_chart].object = png
 
     def on_save(_event) -> None:
         try:
@@ -151,14 +190,16 @@ def explorer_page(explorer):
 
     base_choice.param.watch(on_base, "value")
     profile.param.watch(on_profile, "value")
+    tier.param.watch(on_tier, "value")
     save.on_click(on_save)
     build_controls()
-    show(explorer.base_view, explorer.chart_pngs(explorer.base_view.result))
+    show(explorer.base_view, explorer.chart_pngs(explorer.base_view.result, tier.value))
 
     sidebar = pn.Column(
         pn.pane.HTML("<h2>simcore explorer</h2><p>Change a driver's prior: the page shows a "
                      "preview by reweighting the draws it has, then a fresh run.</p>"),
-        base_choice, profile, pn.pane.HTML("<h3>Drivers that matter most</h3>"),
+        base_choice, profile, pn.pane.HTML("<b>Quality tier</b> (cost per finished minute)"),
+        tier, pn.pane.HTML("<h3>Drivers that matter most</h3>"),
         controls_box, pn.pane.HTML("<h3>Keep this what-if</h3>"), scenario_name, rationale,
         save, saved, download, width=420)
     main = pn.Column(label, message, headline, *charts.values(), answer,

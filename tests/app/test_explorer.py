@@ -11,12 +11,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 from clichecks import invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from simcore.app.explorer import Explorer, chart_tree, rank_drivers
+from simcore.app.explorer import (
+    TIERS,
+    Explorer,
+    SliderRange,
+    chart_tree,
+    rank_drivers,
+    slider_range,
+    tier_output,
+)
 from simcore.app.reweight import reweighted_run
+from simcore.base.errors import SimcoreError
 from simcore.faces.answer import summary_text
 from simcore.inputs.priors import load_priors
 from simcore.model import MODEL_DRIVERS
+from simcore.model.spec import DRIVER_DOMAINS, Domain
 from simcore.run import engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +150,8 @@ def test_charts_are_drawn_from_a_result_without_a_run_directory(explorer):
     tree = chart_tree(explorer.base_view.result)
     assert {"trajectories", "events"} <= set(tree.children)
     figures = explorer.figures(explorer.base_view.result)
-    assert set(figures) == {"film_days", "film_events", "novel_to_movie"}
+    assert set(figures) == {"film_days", "film_events", "novel_to_movie",
+                            "cost_per_finished_minute"}
     assert all(f.axes for f in figures.values())
     pngs = explorer.chart_pngs(explorer.base_view.result)
     assert set(pngs) == set(figures)
@@ -201,3 +214,122 @@ def test_a_run_directory_gives_its_prior_file_seed_and_sensitivity_ranking(tree,
     assert [c.driver for c in from_run.controls] == rank_drivers(stored, from_run.base)
     _same_numbers(from_run.base_view.result,
                   engine.run_forecast(from_run.base, 3000, 9))
+
+
+# -- sliders ---------------------------------------------------------------------------------
+
+DOMAINS = st.sampled_from(sorted(set(DRIVER_DOMAINS.values()), key=str))
+
+
+@st.composite
+def fields_in_domains(draw):
+    """A domain, and a value with a prior's span around it, all inside the domain."""
+    domain = draw(DOMAINS)
+    low_bound = domain.low if np.isfinite(domain.low) else -1e4
+    high_bound = domain.high if np.isfinite(domain.high) else 1e4
+    numbers = st.floats(low_bound, high_bound, allow_nan=False, allow_subnormal=False)
+    points = sorted(draw(st.lists(numbers.filter(domain.contains), min_size=3, max_size=3)))
+    return domain, points[1], points[0], points[2]
+
+
+def _grid(scale: SliderRange, n: int = 301) -> np.ndarray:
+    return np.linspace(*scale.positions, n)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields_in_domains())
+def test_a_slider_holds_its_value_and_never_leaves_the_domain(case):
+    domain, value, low, high = case
+    scale = slider_range(domain, value, low, high)
+    assert scale.start <= value <= scale.end
+    assert domain.contains(scale.start) and domain.contains(scale.end)
+    lo, hi = scale.positions
+    assert lo < hi and 0 < scale.step <= hi - lo
+    values = [scale.value_at(x) for x in [lo - 1.0, *_grid(scale), hi + 1.0]]
+    assert all(domain.contains(v) and scale.start <= v <= scale.end for v in values)
+    assert values == sorted(values)     # moving right never lowers the value
+    # The value's own position gives the value back (to the slider's rounding).
+    assert scale.value_at(scale.position(value)) == pytest.approx(value, rel=0.005,
+                                                                  abs=1e-9)
+
+
+def test_a_positive_drivers_slider_is_log_scaled_and_spans_its_prior(explorer):
+    for control in explorer.controls:
+        driver = explorer.base.drivers[control.driver]
+        domain = DRIVER_DOMAINS[control.driver]
+        assert set(control.ranges) == set(control.fields)
+        for name, value in control.ranges.items():
+            assert value.start <= control.fields[name] <= value.end
+        if control.family == "lognormal":
+            for scale in control.ranges.values():
+                assert scale.log and scale.start > 0     # a lognormal's numbers are > 0
+                assert domain.contains(scale.start) and domain.contains(scale.end)
+                # Wider than the prior's central 98% on both sides: what-ifs beyond it.
+                assert scale.start < driver.dist.quantile(0.01)
+                assert scale.end > driver.dist.quantile(0.99)
+                # Equal moves are equal ratios: the middle half of the slider spans the
+                # square root of its whole ratio.
+                lo, hi = scale.positions
+                a, b = (scale.value_at(lo + f * (hi - lo)) for f in (0.25, 0.75))
+                assert b / a == pytest.approx((scale.end / scale.start) ** 0.5, rel=0.01)
+
+
+def test_a_probability_slider_stops_at_its_bounds_and_a_signed_one_is_linear():
+    probability = Domain(0.0, 1.0, low_open=True)
+    scale = slider_range(probability, 0.9, 0.5, 0.99)
+    assert scale.end == 1.0 and scale.value_at(scale.positions[1] + 5) == 1.0
+    signed = slider_range(Domain(), -2.0, -5.0, 3.0)
+    assert not signed.log and signed.start < -5.0 and signed.end > 3.0
+    assert signed.value_at(0.1 + 0.2) == 0.3         # no float noise in a saved scenario
+
+
+def test_slider_values_at_the_ends_are_taken_or_get_the_cli_line(explorer):
+    """Every value a slider gives goes through the prior rules as a typed one does: taken
+    as it is, or (a median moved above the high) refused with one line naming the driver;
+    between the prior's low and high a median is always taken."""
+    taken = 0
+    for control in explorer.controls:
+        for name, scale in control.ranges.items():
+            key = f"{control.driver}.{name}"
+            for position in scale.positions:
+                value = scale.value_at(position)
+                change = explorer.change({key: repr(value)})
+                if change.error is not None:
+                    assert change.target is None and "\n" not in change.error
+                    assert f"drivers.{control.driver}" in change.error
+                else:
+                    taken += 1
+                    dist = change.target.drivers[control.driver].dist
+                    assert getattr(dist, name) == value
+            if name == "median":
+                inside = scale.value_at(scale.position(
+                    (control.fields["low"] + control.fields["high"]) / 2))
+                assert explorer.change({key: repr(inside)}).error is None
+    assert taken > 0
+
+
+# -- quality tiers ---------------------------------------------------------------------------
+
+def test_the_tier_selects_the_cost_per_minute_chart_and_headline_numbers(explorer):
+    from simcore.analysis.headline import headline_indices
+    from simcore.faces.formatting import usd_text
+    from simcore.model import PROFILES
+    result = explorer.base_view.result
+    rows = {t: dict(explorer.headline_rows(result, PROFILES[0], t)) for t in TIERS}
+    medians = {t: result.histograms[tier_output(t)].quantiles([0.5])[0] for t in TIERS}
+    for t in TIERS:
+        costs = {k: v for k, v in rows[t].items() if k.startswith("Cost per finished minute")}
+        assert len(costs) == len(headline_indices(result))
+        assert all(f"{t} tier" in k for k in costs)
+        assert list(costs.values()) == [usd_text(medians[t][k])
+                                        for k in headline_indices(result)]
+    # The festival tier adds labour and a premium to the draft's generation: dearer always.
+    assert np.all(medians["festival"] > medians["draft"])
+    # Rows other than the cost are the same whichever tier.
+    same = [(k, v) for k, v in rows["draft"].items() if not k.startswith("Cost per")]
+    assert same == [(k, v) for k, v in rows["festival"].items() if not k.startswith("Cost")]
+    pngs = {t: explorer.tier_chart_png(result, t) for t in TIERS}
+    assert pngs["draft"] != pngs["festival"]
+    assert explorer.chart_pngs(result, "festival")[explorer.tier_chart] == pngs["festival"]
+    with pytest.raises(SimcoreError, match="valid tiers are draft, festival"):
+        tier_output("premium")

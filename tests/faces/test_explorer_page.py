@@ -1,8 +1,9 @@
 """simcore explore in a real headless browser (issue 19): the server started as a child
-process on a free port, a driver's control changed, the headline numbers and the label moving
-from the reweighted preview to the fresh run, the scenario saved and ``simcore run`` of it
-giving the numbers the page showed; a bad value's one-line message, after which the page
-still works. No wall times are asserted: every wait is bounded only so a hang fails."""
+process on a free port, a driver's slider moved, the headline numbers, charts and the label
+moving from the reweighted preview to the fresh run, the quality tier switched, the scenario
+saved and ``simcore run`` of it giving the numbers the page showed; a bad value's one-line
+message, after which the page still works. No wall times are asserted: every wait is bounded
+only so a hang fails."""
 
 from __future__ import annotations
 
@@ -25,13 +26,13 @@ PATIENCE = 300      # seconds before a step that never comes fails the test
 
 # Panel draws each widget inside shadow roots: find elements through all of them.
 DEEP = """
-const deep = (selector) => {
+const deep = (selector, root = document) => {
   const found = [];
   const walk = (node) => {
     node.querySelectorAll(selector).forEach(e => found.push(e));
     node.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
   };
-  walk(document);
+  walk(root);
   return found;
 };
 """
@@ -124,6 +125,22 @@ def _first_control(browser) -> tuple[str, str, float]:
     return driver, field, value
 
 
+def _slider_handle(browser, driver: str, field: str):
+    """The handle of a control's slider (noUiSlider, inside the widget's shadow roots)."""
+    return browser.execute_script(DEEP + f"const host = deep('.slider-{driver}-{field}')[0];"
+                                  "return host ? deep('.noUi-handle', host.shadowRoot || host)"
+                                  "[0] : null;")
+
+
+def _drag(handle, pixels: int) -> None:
+    from selenium.webdriver import ActionChains
+    ActionChains(handle.parent).drag_and_drop_by_offset(handle, pixels, 0).perform()
+
+
+def _images(browser) -> list[str]:
+    return browser.execute_script(DEEP + "return deep('img').map(i => i.src);")
+
+
 def test_change_preview_fresh_save_and_the_cli_reproduces_the_page(server, browser):
     folder, url, child = server
     browser.get(url)
@@ -135,8 +152,14 @@ def test_change_preview_fresh_save_and_the_cli_reproduces_the_page(server, brows
                                     ".length;")
     assert images >= 3
 
+    base_images = _images(browser)
     driver, field, value = _first_control(browser)
-    _type(_input(browser, f"control-{driver}-{field}"), f"{value * 1.25:g}")
+    # Moving the slider sets the value box (what the saved scenario holds) and runs.
+    _drag(_slider_handle(browser, driver, field), 40)
+    box = _input(browser, f"control-{driver}-{field}")
+    moved = float(_wait(browser, lambda: box.get_attribute("value") != f"{value:g}"
+                        and box.get_attribute("value"), "the slider's value in its box"))
+    assert moved > value
     # First a reweighted preview or the reason there is none, then the fresh run.
     _wait(browser, lambda: "preview: reweighted" in (_text(browser, "view-label") or "")
           or "no preview" in (_text(browser, "message") or ""), "a preview")
@@ -144,6 +167,22 @@ def test_change_preview_fresh_save_and_the_cli_reproduces_the_page(server, brows
         f"fresh run of {DRAWS:,} draws"), "the fresh run")
     fresh_answer = _text(browser, "answer")
     assert fresh_answer != base_answer and _text(browser, "headline") != base_headline
+    fresh_images = _images(browser)
+    assert len(fresh_images) == len(base_images) >= 4
+    assert sum(a != b for a, b in zip(fresh_images, base_images, strict=True)) >= 3
+
+    # The quality tier switches the cost chart and its headline numbers, nothing else.
+    assert "draft tier" in _text(browser, "headline")
+    browser.execute_script(DEEP + "const host = deep('.tier')[0];"
+                           "deep('button', host.shadowRoot || host).find("
+                           "b => b.textContent.trim() === 'festival').click();")
+    _wait(browser, lambda: "festival tier" in (_text(browser, "headline") or ""),
+          "the festival tier's numbers")
+    festival_images = _wait(browser, lambda: (images := _images(browser)) != fresh_images
+                            and images, "the festival tier's chart")
+    assert sum(a != b for a, b in zip(festival_images, fresh_images, strict=True)) == 1
+    assert "draft tier" not in _text(browser, "headline")
+    assert _text(browser, "answer") == fresh_answer
 
     _type(_input(browser, "scenario-name"), "from-the-page")
     _input(browser, "scenario-rationale", "textarea").send_keys("A test: <b>not markup</b>")
