@@ -33,6 +33,23 @@ in_main_thread = pytest.mark.skipif(threading.current_thread() is not threading.
                                     reason="signal handlers need the main thread")
 
 
+@pytest.fixture(autouse=True)
+def console_script_signal_handlers():
+    """These tests signal this very process: they start from the handlers a console script
+    starts with, whatever an earlier test of the same worker or the launching shell left
+    (a background job inherits SIGINT ignored, and an ignored SIGINT stays ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for signum, handler in saved.items():
+        if handler is not None:
+            signal.signal(signum, handler)
+
+
 def signal_later(signum: int, delay: float, sent: dict) -> None:
     def fire():
         sent["at"] = time.monotonic()
