@@ -10,7 +10,6 @@ event times) beside the forecaster's number, or "history" when the year ended be
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import xarray as xr
 
 from ..base.csvfiles import write_csv
 from ..base.errors import SimcoreError
+from ..base.tomlfiles import read_toml
 from ..model import spec
 
 OUTSIDE_FILE = Path(__file__).resolve().parents[2] / "data" / "outside_forecasts.toml"
@@ -51,12 +51,7 @@ class OutsideForecast:
 def load_outside_forecasts(path: str | Path | None = None) -> tuple[OutsideForecast, ...]:
     """Read the outside-forecasts file; every problem names the file, the entry and the field."""
     path = Path(path) if path is not None else OUTSIDE_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OutsideForecastError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise OutsideForecastError(f"{path}: malformed TOML: {exc}") from None
+    raw = read_toml(path, OutsideForecastError, "outside forecasts")
     entries = raw.get("forecast", [])
     if not isinstance(entries, list):
         raise OutsideForecastError(f"{path}: forecast: expected [[forecast]] tables")
@@ -96,9 +91,12 @@ def default_outside_forecasts() -> tuple[OutsideForecast, ...] | None:
 def compare(run: xr.DataTree, forecasts: tuple[OutsideForecast, ...]) -> pd.DataFrame:
     """Each forecast with the run's P(its milestone by the end of its year), or "history"."""
     grid = np.asarray(run["trajectories"]["time"].values, dtype=float)
-    rows = []
+    rows, times_of = [], {}
     for forecast in forecasts:
-        times = np.asarray(run["events"][forecast.event].values, dtype=float)
+        if forecast.event not in times_of:
+            times_of[forecast.event] = np.asarray(run["events"][forecast.event].values,
+                                                  dtype=float)
+        times = times_of[forecast.event]
         end = float(forecast.by_end_of + 1)
         ranked = grid[0] <= end <= grid[-1]
         rows.append({

@@ -35,7 +35,6 @@ Draws in which the milestone is not reached by the horizon count as later than a
 from __future__ import annotations
 
 import math
-import tomllib
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ import xarray as xr
 
 from ..base.csvfiles import write_csv
 from ..base.errors import SimcoreError
+from ..base.tomlfiles import read_toml
 from .formatting import human_duration
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "data" / "seed_forecast.toml"
@@ -112,12 +112,7 @@ class SeedForecast:
 def load_seed_forecast(path: str | Path | None = None) -> SeedForecast:
     """Read the seed forecast file (default ``data/seed_forecast.toml``)."""
     path = Path(path) if path is not None else SEED_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SeedForecastError(f"{path}: cannot read seed forecast: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SeedForecastError(f"{path}: malformed TOML: {exc}") from None
+    raw = read_toml(path, SeedForecastError, "seed forecast")
     try:
         source = raw["source"]
         points = []
