@@ -302,21 +302,44 @@ def _engine_options(command):
 @click.option("--resample", is_flag=True,
               help="With --condition: go on when Pareto k-hat is above its limit (said "
                    "on stderr and recorded in the manifest) instead of refusing.")
+@click.option("--per-draw", "per_draw_format", type=click.Choice(["netcdf", "zarr"]),
+              default="netcdf", show_default=True,
+              help="Where every draw's drivers and event times go: run.nc, or per_draw.zarr, "
+                   "written by whoever computes each chunk (with --engine dask, the workers: "
+                   "the run directory must be on a file system they all see); with zarr the "
+                   "tables count the events as --no-per-draw does.")
+@click.option("--no-per-draw", is_flag=True,
+              help="Keep no per-draw drivers or event times (for runs too big to keep): "
+                   "events are counted instead (probabilities exact, quantiles within 6 "
+                   "hours), merged on the cluster with --engine dask; ranks no observations.")
 @_engine_options
 def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-        observations, no_observations, condition, resample, engine, scheduler):
+        observations, no_observations, condition, resample, per_draw_format, no_per_draw,
+        engine, scheduler):
     """Sample the priors, simulate, and write a run directory."""
     if draws is None:
         draws = DEFAULT_DRAWS if until_mcse is None else DEFAULT_MAX_DRAWS
-    data_options = (observations, no_observations, condition, resample)
+    kept = "none" if no_per_draw else per_draw_format
+    counted = kept != "netcdf"     # the event summaries come from counts
+    clash = [name for name, given in (("--until-mcse", until_mcse is not None),
+                                      ("--condition", condition is not None),
+                                      ("--observations", observations is not None),
+                                      ("--per-draw zarr", no_per_draw and
+                                       per_draw_format == "zarr")) if given]
+    data_options = (observations, no_observations or counted, condition, resample)
     with _user_command(f"{draws:,} draws; use fewer --draws",
                        published("no run directory was written", "the run was")):
+        if counted and clash:
+            from .base.errors import SimcoreError
+            option = "--no-per-draw" if no_per_draw else "--per-draw zarr"
+            raise SimcoreError(f"{option} cannot be combined with {clash[0]}: it needs every "
+                               f"draw's values in memory")
         _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-             data_options, engine, scheduler)
+             data_options, engine, scheduler, per_draw=kept)
 
 
 def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
-         data_options, engine="local", scheduler=None):
+         data_options, engine="local", scheduler=None, per_draw="netcdf"):
     import time
 
     from .app.drawing import start_drawing
@@ -331,14 +354,14 @@ def _run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_char
     try:
         _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
                             no_charts, quiet, drawing, time.perf_counter(), data_options,
-                            engine, scheduler)
+                            engine, scheduler, per_draw)
     finally:
         drawing.cancel()
 
 
 def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out, force,
                         no_charts, quiet, drawing, started, data_options, engine_name="local",
-                        scheduler=None):
+                        scheduler=None, per_draw="netcdf"):
     import time
 
     from .app import pipeline
@@ -371,17 +394,21 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
     if until_mcse is not None:
         from .analysis.precision import UntilMcse
         until = UntilMcse(until_mcse)
-    with ExitStack() as cluster, store.new_run(out, prior_set, draws, force) as run_dir:
+    with ExitStack() as cluster, \
+            store.new_run(out, prior_set, draws, force, per_draw, chunk_size) as run_dir:
         chunks = cluster.enter_context(_chunk_source(engine_name, scheduler))
         def forecast(advance=lambda k: None):
             def on_chunk(k):
                 raise_pending()
                 advance(k)
             return engine.run_forecast(prior_set, draws, seed, chunk_size, n_paths,
-                                       on_chunk=on_chunk, sink=run_dir.sink, until=until,
+                                       on_chunk=on_chunk,
+                                       sink=run_dir.sink if per_draw == "netcdf" else None,
+                                       until=until,
                                        first_check=until.first_check if until else None,
                                        observe=data.points, source_draws=data.source_draws,
-                                       chunks=chunks)
+                                       chunks=chunks, per_draw=per_draw == "netcdf",
+                                       per_draw_store=run_dir.per_draw_store)
         if show_progress:
             from rich.progress import Progress
             with Progress(transient=True) as progress:
@@ -389,6 +416,13 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
                 result = forecast(lambda k: progress.advance(task, k))
         else:
             result = forecast()
+        if per_draw == "zarr":
+            result.per_draw_store = "zarr"
+        if per_draw != "netcdf" and not quiet:
+            where = ("in per_draw.zarr" if per_draw == "zarr" else
+                     "no per-draw groups kept (--no-per-draw)")
+            click.echo(f"note: {where}: event times are counted (probabilities exact, "
+                       f"quantiles within 6 hours); observations not ranked", err=True)
         if chunks is not None:
             result.engine = chunks.describe()
             # Closed before the writing forks its helpers: a child forked beside Dask's

@@ -61,3 +61,9 @@ def assert_same_files(a: Path, b: Path, ignored=frozenset()) -> None:
     for table in tables:
         assert (a / table).read_bytes() == (b / table).read_bytes(), table
     assert _manifest(a, ignored) == _manifest(b, ignored)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (e.g. a zarr store), by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..run.summaries import year_slots
+from ..run.summaries import MONTH_SLOTS, EventSlots, count_slots, year_slots
 
 
 @dataclass(frozen=True)
@@ -28,50 +28,6 @@ class EventCurve:
         return float(self.p_by[k])
 
 
-def _count_slots_py(times, first, per_year, k_max, as_of):
-    """For each column of ``times`` (n, m): counts[c, j] = #{t: first + (j-1)/per_year < t <=
-    first + j/per_year} (slot 0: t <= first; slot k_max + 1: later, +inf and NaN included),
-    #{t <= as_of} and #{t finite}."""
-    n, m = times.shape
-    counts = np.zeros((m, k_max + 2), dtype=np.int64)
-    at_as_of = np.zeros(m, dtype=np.int64)
-    finite = np.zeros(m, dtype=np.int64)
-    last = k_max + 1
-    # Column by column, the two tallies in locals: as array elements bumped on every value they
-    # chained each iteration to the last through memory.
-    for c in range(m):
-        row = counts[c]
-        n_as_of = 0
-        n_finite = 0
-        for i in range(n):
-            t = times[i, c]
-            slot = last
-            if t < math.inf:
-                n_finite += 1
-                x = (t - first) * per_year
-                if x < last:
-                    slot = max(int(math.ceil(x)), 0)
-            row[slot] += 1
-            if t <= as_of:
-                n_as_of += 1
-        at_as_of[c] = n_as_of
-        finite[c] = n_finite
-    return counts, at_as_of, finite
-
-
-_COUNT_SLOTS = None
-
-
-def count_slots(times, first, per_year, k_max, as_of):
-    """The compiled form of ``_count_slots_py``: one pass per column, no temporaries, and it
-    releases the GIL (``simcore run`` draws its charts while another thread writes run.nc)."""
-    global _COUNT_SLOTS
-    if _COUNT_SLOTS is None:
-        import numba
-        _COUNT_SLOTS = numba.njit(cache=True, nogil=True)(_count_slots_py)
-    return _COUNT_SLOTS(times, float(first), float(per_year), int(k_max), float(as_of))
-
-
 def event_curves(times: np.ndarray, as_of: float, horizon: float,
                  per_year: int = 12) -> list[EventCurve]:
     """P(time <= d) for each column of ``times`` ((n,) or (n, m)), at d = as_of, every month's
@@ -81,20 +37,30 @@ def event_curves(times: np.ndarray, as_of: float, horizon: float,
     time that falls on a year's end is counted by that year, as in the tables."""
     times = np.asarray(times, dtype=np.float64)
     times = times[:, None] if times.ndim == 1 else times
-    n = times.shape[0]
     first = math.floor(as_of)
     k_max = math.ceil((horizon - first) * per_year)
     counts, at_as_of, reached = count_slots(times, first, per_year, k_max, as_of)
-    grid = first + np.arange(k_max + 1) / per_year
+    return [_curve(np.cumsum(counts[c, :k_max + 1]), int(at_as_of[c]), int(reached[c]),
+                   times.shape[0], first, per_year, as_of, horizon)
+            for c in range(times.shape[1])]
+
+
+def slot_curve(slots: EventSlots, column: int) -> EventCurve:
+    """``event_curves``' monthly curve of one column of a run's event slots (a run without
+    per-draw groups): each month's end is a slot edge, so the values are the same counts."""
+    cumulative = slots.cumulative(column)[::MONTH_SLOTS]
+    return _curve(cumulative, int(slots.at_as_of[column]), int(slots.finite[column]), slots.n,
+                  slots.first, 12, slots.as_of, slots.horizon)
+
+
+def _curve(cumulative: np.ndarray, at_as_of: int, reached: int, n: int, first: float,
+           per_year: int, as_of: float, horizon: float) -> EventCurve:
+    """The curve from the draws by each slot's end (``cumulative``, slots 0..k_max)."""
+    grid = first + np.arange(cumulative.size) / per_year
     inside = (grid > as_of) & (grid < horizon)
     dates = np.concatenate([[as_of], grid[inside], [horizon]])
-    curves = []
-    for c in range(times.shape[1]):
-        cdf = np.cumsum(counts[c, :k_max + 1]) / n
-        p_by = np.concatenate([[at_as_of[c] / n], cdf[inside], [reached[c] / n]])
-        curves.append(EventCurve(dates=dates, p_by=p_by,
-                                 p_not_by_horizon=1.0 - reached[c] / n, n=n))
-    return curves
+    p_by = np.concatenate([[at_as_of / n], cumulative[inside] / n, [reached / n]])
+    return EventCurve(dates=dates, p_by=p_by, p_not_by_horizon=1.0 - reached / n, n=n)
 
 
 def event_curve(times: np.ndarray, as_of: float, horizon: float,
@@ -119,7 +85,11 @@ def binding_by_year(times: np.ndarray, label_index: np.ndarray, n_labels: int,
     """Which requirement of Q7 was met last, among the worlds reaching the milestone by the end
     of each of ``years``: (shares (labels, years), NaN where no world reached it; reached
     (years,))."""
-    joint = binding_joint(times, label_index, n_labels, years)
+    return binding_shares(binding_joint(times, label_index, n_labels, years), years)
+
+
+def binding_shares(joint: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``binding_by_year`` from the joint counts of ``binding_joint``."""
     reached_by = np.cumsum(joint[:years.size], axis=0)          # (years, labels)
     reached = reached_by.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -90,12 +90,16 @@ def binding_shares(result: RunResult) -> pd.DataFrame:
     """Which requirement was met last, overall and among draws reaching the milestone by each
     year (years in which no world has reached it have no rows: the shares are undefined).
     Censored draws are attributed to the requirement furthest from being met."""
-    binding = np.asarray(result.events["novel_to_movie_binding"], dtype=np.int64) - ALREADY_MET
     labels = BINDING_LABELS
     years = year_ends(result.priors.as_of_year, result.horizon_year)
-    joint = binding_joint(np.asarray(result.events["novel_to_movie_possible"][:]), binding,
-                          len(labels), years)
-    n = binding.size
+    if result.reduced is not None:
+        joint = result.reduced.binding_joint("novel_to_movie_binding")
+    else:
+        binding = np.asarray(result.events["novel_to_movie_binding"],
+                             dtype=np.int64) - ALREADY_MET
+        joint = binding_joint(np.asarray(result.events["novel_to_movie_possible"][:]),
+                              binding, len(labels), years)
+    n = int(joint.sum())
     rows = []
     for code, label in enumerate(labels):
         share = joint[:, code].sum() / n

@@ -45,19 +45,34 @@ CSV_TABLES = {
 
 def summary_groups(result: RunResult, provenance: dict) -> dict[str, xr.Dataset]:
     """run.nc's groups that summarise the draws: /trajectories (percentiles), its /paths, and
-    /sensitivity (the per-draw groups /prior and /events are simcore.runfile's)."""
-    return {**trajectory_groups(result, provenance),
+    /sensitivity (the per-draw groups /prior and /events are simcore.runfile's), and for a run
+    without per-draw groups the counts that stand for them."""
+    return {**trajectory_groups(result, provenance), **reduced_groups(result),
             "/sensitivity": sensitivity.group_for_run(result)}   # Q8; computed once, cached
 
 
-def build_datatree(result: RunResult, provenance: dict) -> xr.DataTree:
+def reduced_groups(result: RunResult) -> dict[str, xr.Dataset]:
+    """/event_slots, /binding_counts and /prior_sample of a run without per-draw groups."""
+    if result.reduced is None:
+        return {}
+    return runfile.reduced_datasets(result.priors, result.reduced, result.drivers)
+
+
+def build_datatree(result: RunResult, provenance: dict,
+                   every_draw: RunResult | None = None) -> xr.DataTree:
     """The whole of run.nc in memory, for a run whose draws are all in memory (what
-    ``simcore verify`` compares a stored run with)."""
-    prior, events = runfile.per_draw_datasets(result.priors, result.drivers, result.events)
+    ``simcore verify`` compares a stored run with). A run whose events were counted has no
+    /prior and /events, unless ``every_draw`` (the same run keeping every draw) gives them:
+    a run with per_draw.zarr."""
+    per_draw = {}
+    every_draw = every_draw or (result if result.reduced is None else None)
+    if every_draw is not None:
+        prior, events = runfile.per_draw_datasets(result.priors, every_draw.drivers,
+                                                  every_draw.events)
+        per_draw = {"/prior": prior, "/events": events}
     return xr.DataTree.from_dict({
         "/": xr.Dataset(attrs=root_attributes(provenance)),
-        "/prior": prior,
-        "/events": events,
+        **per_draw,
         **summary_groups(result, provenance),
         **observed_groups(result),
     })
@@ -108,6 +123,7 @@ def finish_run(writer: RunWriter, result: RunResult, with_charts: bool = True,
     # done, since a file open for writing is locked against readers.
     try:
         append_groups(staging / RUN_FILE, {**trajectory_groups(result, provenance),
+                                           **reduced_groups(result),
                                            **observed_groups(result)})
         lap("writing_trajectories")
         drawing.go(str(staging))

@@ -228,13 +228,23 @@ def verify_run(run_dir: str | Path) -> VerifyReport:
 
     stored_paths = manifest["stored_paths"]
     data = prepare_stored(run_dir, manifest, priors)
-    result = engine.run_forecast(data.proposal or priors, manifest["draws"], manifest["seed"],
-                                 manifest["chunk_size"],
-                                 n_paths=max(stored_paths, GIVEN_DATA_DRAWS),
-                                 observe=data.points, source_draws=data.source_draws)
+    # A run whose events were counted (--no-per-draw, --per-draw zarr) is recomputed so; the
+    # per-draw groups of a zarr run come from a second, in-memory run keeping every draw.
+    kept = manifest.get("per_draw", "netcdf")
+
+    def recompute(per_draw: bool):
+        return engine.run_forecast(data.proposal or priors, manifest["draws"], manifest["seed"],
+                                   manifest["chunk_size"],
+                                   n_paths=max(stored_paths, GIVEN_DATA_DRAWS),
+                                   observe=data.points, source_draws=data.source_draws,
+                                   per_draw=per_draw)
+
+    result = recompute(kept == "netcdf")
+    every_draw = recompute(True) if kept == "zarr" else None
     result.priors = priors
     result.stored_paths = stored_paths
-    fresh = pipeline.build_datatree(result, {"stored_paths": store.stored_path_count(result)})
+    fresh = pipeline.build_datatree(result, {"stored_paths": store.stored_path_count(result)},
+                                    every_draw)
     _compare_trees(stored, fresh, report)
 
     listed = manifest.get("files") if isinstance(manifest.get("files"), list) else []

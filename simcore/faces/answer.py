@@ -71,11 +71,15 @@ def milestone_lines(result: RunResult) -> list[str]:
             else:   # the run does not cover the whole of that year: unknown
                 by.append(f"P(by end of {year}): outside the run")
         event = EVENT_BY_NAME[name]
-        binding = result.events[event.binding]
-        codes, counts = np.unique(binding, return_counts=True)
-        top = codes[np.argmax(counts)]
+        if result.reduced is not None:
+            counts = result.reduced.binding_joint(event.binding).sum(axis=0)
+        else:
+            counts = np.bincount(np.asarray(result.events[event.binding],
+                                            dtype=np.int64) - ALREADY_MET,
+                                 minlength=len(binding_labels(event)))
+        top = int(np.argmax(counts)) + ALREADY_MET   # the lowest code of a tie, as before
         top_name = ("already met" if top == ALREADY_MET
-                    else binding_labels(event)[int(top) - ALREADY_MET])
+                    else binding_labels(event)[top - ALREADY_MET])
         mcse = possible.quantile_mcse(0.5)
         p10, p50, p90 = (format_year(v, result) for v in possible.quantiles([0.1, 0.5, 0.9]))
         lines += [

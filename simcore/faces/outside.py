@@ -21,6 +21,7 @@ from ..base.csvfiles import write_csv
 from ..base.errors import SimcoreError
 from ..base.tomlfiles import read_toml
 from ..model import spec
+from ..stored.tree import event_distribution
 
 OUTSIDE_FILE = Path(__file__).resolve().parents[2] / "data" / "outside_forecasts.toml"
 COMPARISON_FILE = "outside_comparison.csv"
@@ -94,8 +95,7 @@ def compare(run: xr.DataTree, forecasts: tuple[OutsideForecast, ...]) -> pd.Data
     rows, times_of = [], {}
     for forecast in forecasts:
         if forecast.event not in times_of:
-            times_of[forecast.event] = np.asarray(run["events"][forecast.event].values,
-                                                  dtype=float)
+            times_of[forecast.event] = event_distribution(run, forecast.event)
         times = times_of[forecast.event]
         end = float(forecast.by_end_of + 1)
         ranked = grid[0] <= end <= grid[-1]
@@ -104,7 +104,8 @@ def compare(run: xr.DataTree, forecasts: tuple[OutsideForecast, ...]) -> pd.Data
             "url": forecast.url, "event": forecast.event, "by_end_of": forecast.by_end_of,
             "claim": forecast.claim, "probability": forecast.probability,
             "status": "ranked" if ranked else "history",
-            "run_p_by": float(np.mean(times <= end)) if ranked else math.nan,
+            "run_p_by": (float(times.probability_by(np.array([forecast.by_end_of]))[0])
+                         if ranked else math.nan),
             "bar": forecast.bar, "why": forecast.why})
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -46,6 +46,8 @@ import xarray as xr
 from ..base.csvfiles import write_csv
 from ..base.errors import SimcoreError
 from ..base.tomlfiles import read_toml
+from ..model import spec
+from ..stored.tree import event_distribution, has_per_draw
 from .formatting import human_duration
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "data" / "seed_forecast.toml"
@@ -234,23 +236,23 @@ def _film_rows(run: xr.DataTree, seed: SeedForecast) -> list[dict]:
 
 def _milestone_rows(run: xr.DataTree, seed: SeedForecast) -> list[dict]:
     m = seed.milestone
-    times = np.asarray(run["events"][m.event].values, dtype=float)
-    if times.ndim > 1:   # a per-profile event: compare with the seed's profile
-        times = np.asarray(run["events"][m.event].sel(profile=seed.profile).values, dtype=float)
-        profile = seed.profile
-    else:
-        profile = "all"
+    per_profile = spec.per_profile(spec.EVENT_BY_NAME[m.event])
+    profile = seed.profile if per_profile else "all"   # compared with the seed's profile
+    times = event_distribution(run, m.event, seed.profile if per_profile else None)
     grid = run["trajectories"]["time"].values
     horizon_words = f"not by {math.floor(grid[-1])}"
-    # Inverted-CDF quantiles (as events_summary.csv) by one partial selection, not a sort.
-    ranks = [min(max(math.ceil(q * times.size) - 1, 0), times.size - 1)
-             for q in (0.05, 0.5, 0.95)]
-    p05, p50, p95 = (float(v) for v in np.partition(times, ranks)[ranks])
+    # Inverted-CDF quantiles, as events_summary.csv.
+    p05, p50, p95 = times.quantiles([0.05, 0.5, 0.95])
+    p_by = times.probability_by(np.array(m.years))
+    method = ("P(event by the end of the year), exact from the stored per-draw event times "
+              "(not by the horizon counts as later)" if has_per_draw(run) else
+              "P(event by the end of the year), exact from the stored counts of event times "
+              "(a run without per-draw groups; quantiles within 6 hours)")
     rows = []
-    for year in m.years:
+    for year, p in zip(m.years, p_by, strict=True):
         end = float(year + 1)
         ranked = grid[0] <= end <= grid[-1]
-        p = float(np.mean(times <= end))
+        p = float(p)
         rows.append({
             "quantity": m.event, "profile": profile, "year": year, "date": end,
             "seed_value": float(year), "seed_text": f"{m.text} (by the end of {year})",
@@ -261,8 +263,7 @@ def _milestone_rows(run: xr.DataTree, seed: SeedForecast) -> list[dict]:
             "run_p05": p05, "run_median": p50, "run_p95": p95,
             "run_median_text": f"{p50:.2f}" if math.isfinite(p50) else horizon_words,
             "share_of_sample_paths_at_or_below": math.nan, "n_sample_paths": 0,
-            "method": "P(event by the end of the year), exact from the stored per-draw event "
-                      "times (not by the horizon counts as later)",
+            "method": method,
             "why": m.why,
         })
     return rows

@@ -8,6 +8,11 @@ engine writes them. At most ``window`` chunks are in flight (submitted and not y
 the cluster's memory holds at most that many chunks' outputs and the client one, whatever the
 number of draws.
 
+A run without per-draw groups (``--no-per-draw``) sends nothing per draw to the client: its
+chunks' counts (histograms, event slots, binding counts: integers) are merged by tasks on the
+workers into one running total, and the client receives that total once
+(:meth:`ClusterChunks.reduce`).
+
 Everything here imports Dask lazily: a local run never pays for it.
 """
 
@@ -25,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..base.errors import SimcoreError
-from .engine import ChunkOutput, ChunkSource, ChunkTask, compute_chunk
+from .engine import ChunkOutput, ChunkSource, ChunkTask, compute_chunk, merge_outputs
 
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_SECONDS = 10
@@ -156,6 +161,20 @@ def _same(shared):
     return shared
 
 
+@contextmanager
+def _cluster_errors():
+    """A cluster that went away, as one line (a task's own exception passes through)."""
+    from distributed import CancelledError
+
+    try:
+        yield
+    except CancelledError:
+        raise ClusterError("the Dask cluster cancelled the run's tasks (scheduler lost?)") \
+            from None
+    except OSError as exc:
+        raise ClusterError(f"lost the Dask scheduler: {exc}") from None
+
+
 class ClusterChunks(ChunkSource):
     """A run's chunks computed by a cluster's workers, taken in chunk order."""
 
@@ -181,13 +200,61 @@ class ClusterChunks(ChunkSource):
                               for (start, stop), chunk_rows in zip(bounds, rows, strict=True)],
                              name="chunk")
 
+    def reduce(self, task: ChunkTask, bounds: list[tuple[int, int]],
+               source_draws: np.ndarray | None,
+               on_chunk: Callable[[int], None] | None = None) -> ChunkOutput:
+        """Chunks merged on the cluster, in chunk order: each batch of chunks done at the
+        front of the queue is merged into the running total by one more task, on a worker;
+        the client holds futures and receives only the final total."""
+        from distributed import wait
+
+        client = self.client
+        window = 2 * self.threads
+        tag = os.urandom(4).hex()
+        held = client.submit(_same, task, pure=False, key=f"simcore-shared-{tag}")
+        rows = [None if source_draws is None else source_draws[start:stop]
+                for start, stop in bounds]
+        pending: list = []
+        submitted = merges = taken = 0
+        total = None
+        try:
+            while submitted < len(bounds) or pending:
+                while submitted < len(bounds) and len(pending) < window:
+                    start, stop = bounds[submitted]
+                    pending.append(client.submit(compute_chunk, held, start, stop,
+                                                 rows[submitted], pure=False, retries=0,
+                                                 key=f"simcore-chunk-{submitted}-{tag}"))
+                    submitted += 1
+                with _cluster_errors():
+                    wait(pending[:1])
+                batch = [pending.pop(0)]
+                while pending and pending[0].done():
+                    batch.append(pending.pop(0))
+                for future in batch:
+                    if future.status == "error":
+                        with _cluster_errors():
+                            future.result()       # the task's own exception
+                parts = batch if total is None else [total, *batch]
+                total = client.submit(merge_outputs, *parts, pure=False, retries=0,
+                                      key=f"simcore-merge-{merges}-{tag}")
+                merges += 1
+                for future in batch:
+                    future.release()     # the merge task holds them until it has run
+                for start, stop in bounds[taken:taken + len(batch)]:
+                    if on_chunk is not None:
+                        on_chunk(stop - start)
+                taken += len(batch)
+            with _cluster_errors():
+                return total.result()
+        finally:
+            client.cancel([*pending, *([total] if total is not None else []), held],
+                          force=True)
+
     def in_order(self, function: Callable, shared, arguments: list[tuple], name: str
                  ) -> Generator:
         """``function(shared, *args)`` for each ``args`` of ``arguments``, as tasks, yielded
         in the order of ``arguments``; closing the generator cancels the tasks not yet
         taken. ``name`` goes into the tasks' keys (``simcore-NAME-...``)."""
-        from distributed import CancelledError
-
         client = self.client
         # Two tasks per thread in flight: every worker busy while the client takes results.
         window = 2 * self.threads
@@ -210,13 +277,8 @@ class ClusterChunks(ChunkSource):
                 while submitted < len(arguments) and len(pending) < window:
                     submit_next()
                 future = pending.pop(0)
-                try:
+                with _cluster_errors():
                     result = future.result()
-                except CancelledError:
-                    raise ClusterError("the Dask cluster cancelled the run's tasks "
-                                       "(scheduler lost?)") from None
-                except OSError as exc:
-                    raise ClusterError(f"lost the Dask scheduler: {exc}") from None
                 future.release()
                 yield result
         finally:

@@ -8,11 +8,13 @@ only the first draws kept in memory for the given-data sensitivity.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +32,8 @@ from ..model import (
     unpack_bindings,
     unpack_events,
 )
+from . import zarrfile
+from .reduced import ReducedDraws
 from .summaries import EventTimes, LogHistogram, year_ends
 
 if TYPE_CHECKING:
@@ -67,6 +71,10 @@ class RunResult:
     conditioning: dict | None = None  # weights' summary of a conditioned run (manifest)
     reweighting: dict | None = None   # weights' summary of a what-if by reweighting (manifest)
     engine: dict | None = None        # where the chunks were computed, if not here (manifest)
+    # A run without per-draw groups (--no-per-draw): its events' counts, from which every
+    # event summary is read; ``drivers`` and ``events`` then hold only the first draws.
+    reduced: ReducedDraws | None = None
+    per_draw_store: str | None = None   # "zarr": the per-draw groups are in per_draw.zarr
     timings: dict[str, float] = field(default_factory=dict)
     _event_times: dict[tuple[str, int | None], EventTimes] = field(default_factory=dict,
                                                                   repr=False)
@@ -83,7 +91,7 @@ class RunResult:
         run.nc and the compiled selection release the GIL, and at ten million draws each event
         takes long enough to be worth overlapping (benchmarks/README.md, "Event tables")."""
         missing = [name for name in names if not any(k[0] == name for k in self._event_times)]
-        if not self.streamed or len(missing) < 2:
+        if not self.streamed or self.reduced is not None or len(missing) < 2:
             for name in missing:
                 self._summarise(name)
             return
@@ -100,6 +108,13 @@ class RunResult:
         pool.shutdown(wait=True)
 
     def _summarise(self, name: str, buffers: threading.local | None = None) -> None:
+        if self.reduced is not None:
+            columns = model.spec.EVENT_COLUMNS[name]
+            per_profile = model.spec.per_profile(model.spec.EVENT_BY_NAME[name])
+            for i, column in enumerate(range(columns.start, columns.stop)):
+                self._event_times[(name, i if per_profile else None)] = \
+                    self.reduced.slots.column(column)
+            return
         source = self.events[name]
         if self.streamed and hasattr(source, "read_direct"):
             times = _read_buffer(buffers, source.shape, self.draws * len(model.PROFILES))
@@ -143,7 +158,9 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                  first_check: int | None = None,
                  observe: ObservationPoints | None = None,
                  source_draws: np.ndarray | None = None,
-                 chunks: ChunkSource | None = None) -> RunResult:
+                 chunks: ChunkSource | None = None,
+                 per_draw: bool = True,
+                 per_draw_store: Path | None = None) -> RunResult:
     """Sample ``draws`` worlds in chunks; identical results for any ``chunk_size``.
 
     Without ``sink`` every draw's drivers and event times stay in memory. With a
@@ -168,6 +185,12 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     :mod:`simcore.run.cluster`): it yields each chunk's :class:`ChunkOutput` in chunk order,
     and they are taken in exactly as a chunk computed here, so the result is the same bit for
     bit. Not with ``until`` (a checkpoint would wait for chunks computed ahead of it).
+
+    ``per_draw=False``: keep no per-draw drivers or event times beyond the first ``n_paths``
+    draws; the events are counted instead (``RunResult.reduced``), and a cluster merges the
+    counts where it computes them. Not with ``sink``, ``until`` or ``observe``, which need
+    every draw. ``per_draw_store``: a zarr store (:mod:`.zarrfile`, created) into which each
+    chunk's per-draw rows are written where the chunk is computed.
     """
     from numba import get_num_threads
 
@@ -179,23 +202,30 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     n_paths = min(n_paths, draws)
     if chunks is not None and until is not None:
         raise ValueError("a run computed elsewhere in chunks cannot stop early (until)")
+    if not per_draw and (sink is not None or until is not None or observe is not None):
+        raise ValueError("a run without per-draw groups has no sink, until or observe")
+    if per_draw_store is not None and per_draw:
+        raise ValueError("a per-draw store is for a run whose summaries are counted")
     # Chunks computed elsewhere come with their counts already summed over blocks.
     blocks = get_num_threads() if chunks is None else 1
     counts = np.zeros((blocks, len(SERIES), t_rel.size * LogHistogram.n_bins),
                       dtype=np.int32 if chunks is None else np.int64)
     paths = np.empty((n_paths, len(SERIES), t_rel.size))
-    in_memory = sink is None
+    in_memory = sink is None and per_draw
     kept = draws if in_memory else n_paths
+    reduced = None if per_draw else ReducedDraws(priors.as_of_year, float(t_abs[-1]))
     # Columns in the kernel's order: chunks are written in place and handed to the kernel
     # without copying. Streamed runs use two chunk-sized buffers: one is written to run.nc by
     # a background thread (h5py releases the GIL while HDF5 writes) while the next chunk is
     # sampled and simulated into the other, and copy out the kept head.
     rows = draws if in_memory else min(chunk_size, draws)
     buffers = [(_driver_buffer(priors, rows), np.empty((rows, N_EVENT_COLUMNS)))
-               for _ in range(1 if in_memory or chunks is not None else 2)]
+               for _ in range(2 if sink is not None and chunks is None else 1)]
     head_drivers = buffers[0][0] if in_memory else np.empty((kept, len(DRIVER_ORDER)))
     head_events = buffers[0][1] if in_memory else np.empty((kept, N_EVENT_COLUMNS))
-    binding = np.empty((draws, N_BINDING_COLUMNS), dtype=np.int8)
+    # Binding codes are one byte per draw: kept for every draw, but for a run that keeps none.
+    binding = np.empty((draws if per_draw else rows, N_BINDING_COLUMNS), dtype=np.int8)
+    head_binding = binding if per_draw else np.empty((kept, N_BINDING_COLUMNS), dtype=np.int8)
     observed = np.empty((draws, len(observe))) if observe is not None else None
     # What was drawn (and is stored): the drivers the prior file defines; an optional driver it
     # leaves out is a constant column of the kernel's input, not a draw.
@@ -208,8 +238,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
         histograms = {name: LogHistogram.from_counts(total_counts[s].reshape(t_rel.size, -1))
                       for s, name in enumerate(SERIES)}
         head = min(kept, n)
-        events = unpack_events(head_events[:head], binding[:head])
-        if not in_memory:
+        events = unpack_events(head_events[:head], head_binding[:head])
+        if writer is not None:
             writer.flush()
             events = {**sink.events(), **unpack_bindings(binding[:n])}
         return RunResult(
@@ -218,15 +248,29 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             events=events, histograms=histograms,
             paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(SERIES)},
             copula_repair=copula.repair if copula else 0.0, timings=timings,
-            streamed=not in_memory, observation_points=observe,
-            observed=None if observed is None else observed[:n])
+            streamed=writer is not None, observation_points=observe,
+            observed=None if observed is None else observed[:n], reduced=reduced)
 
     checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
     start = 0
     chunk_number = 0
-    computed = None if chunks is None else chunks.outputs(
-        ChunkTask(priors, seed, copula, n_paths, observe, chunk_size),
-        chunk_bounds(draws, chunk_size), source_draws)
+    task = ChunkTask(priors, seed, copula, n_paths, observe, chunk_size, per_draw,
+                     None if per_draw_store is None else str(per_draw_store))
+    if chunks is not None and not per_draw:
+        # Merged on the cluster: one output for the whole run, its head rows and paths those
+        # of the first draws.
+        merged = chunks.reduce(task, chunk_bounds(draws, chunk_size), source_draws, on_chunk)
+        head_drivers[:] = merged.drivers
+        head_events[:] = merged.events
+        head_binding[:] = merged.binding
+        paths[:] = merged.paths
+        counts[0].reshape(-1)[merged.count_bins] += merged.count_values
+        reduced.merge(merged.reduced)
+        for name, seconds in merged.timings.items():
+            timings[name] = timings.get(name, 0.0) + seconds
+        start = draws
+    computed = None if chunks is None or not per_draw else chunks.outputs(
+        task, chunk_bounds(draws, chunk_size), source_draws)
     try:
         while start < draws:
             stop = min(start + chunk_size, checkpoint)
@@ -250,16 +294,29 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                 offset = start if in_memory else 0
                 matrix = driver_buffer[offset:offset + stop - start]
                 chunk_events = event_buffer[offset:offset + stop - start]
+                chunk_binding = binding[start:stop] if per_draw else binding[:stop - start]
                 simulate_into(priors, seed, copula, t_rel, t_abs, start, stop, matrix,
-                              chunk_events, binding[start:stop], counts, chunk_paths, observe,
+                              chunk_events, chunk_binding, counts, chunk_paths, observe,
                               chunk_observed,
                               None if source_draws is None else source_draws[start:stop],
                               chunk_size, timings)
+                if reduced is not None:
+                    _keep_head(start, stop, kept, (matrix, chunk_events, chunk_binding),
+                               (head_drivers, head_events, head_binding))
+                    if per_draw_store is not None:
+                        tick = time.perf_counter()
+                        zarrfile.write_chunk(per_draw_store, priors, start, matrix,
+                                             chunk_events, chunk_binding)
+                        timings["per_draw_store"] = timings.get("per_draw_store", 0.0) + (
+                            time.perf_counter() - tick)
+                    tick = time.perf_counter()
+                    reduced.add(chunk_events, chunk_binding)
+                    timings["counting"] = timings.get("counting", 0.0) + (
+                        time.perf_counter() - tick)
             chunk_number += 1
             if writer is not None:
-                if start < kept:
-                    head_drivers[start:min(stop, kept)] = matrix[:kept - start]
-                    head_events[start:min(stop, kept)] = chunk_events[:kept - start]
+                _keep_head(start, stop, kept, (matrix, chunk_events),
+                           (head_drivers, head_events))
                 # The buffer written now is not reused before the next chunk's write is
                 # submitted, which waits for this one.
                 writer.submit(start,
@@ -288,6 +345,13 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     timings["summaries"] = time.perf_counter() - tick
     timings["total_engine"] = time.perf_counter() - started
     return result
+
+
+def _keep_head(start: int, stop: int, kept: int, chunk: tuple, head: tuple) -> None:
+    """Copy a chunk's rows among the first ``kept`` draws into the head arrays."""
+    if start < kept:
+        for source, target in zip(chunk, head, strict=True):
+            target[start:min(stop, kept)] = source[:kept - start]
 
 
 def simulate_into(priors: PriorSet, seed: int, copula: Copula | None, t_rel: np.ndarray,
@@ -334,6 +398,8 @@ class ChunkTask:
     n_paths: int        # paths kept: those of the run's first n_paths draws
     observe: ObservationPoints | None
     chunk_size: int
+    per_draw: bool = True   # False: per-draw rows only of the first n_paths draws, + counts
+    per_draw_store: str | None = None   # a zarr store each chunk writes its rows into
 
 
 @dataclass
@@ -351,6 +417,9 @@ class ChunkOutput:
     paths: np.ndarray       # (paths among these draws, len(SERIES), T)
     observed: np.ndarray | None
     timings: dict[str, float]
+    # Without per-draw groups: the events' counts, and drivers, events and binding hold only
+    # the rows among the run's first n_paths draws.
+    reduced: ReducedDraws | None = None
 
 
 def compute_chunk(task: ChunkTask, start: int, stop: int,
@@ -376,8 +445,43 @@ def compute_chunk(task: ChunkTask, start: int, stop: int,
                   timings)
     total = counts.sum(axis=0, dtype=np.int64).ravel()
     reached = np.flatnonzero(total)
+    reduced = None
+    if task.per_draw_store is not None:
+        zarrfile.write_chunk(Path(task.per_draw_store), priors, start, matrix, events, binding)
+    if not task.per_draw:
+        reduced = ReducedDraws(priors.as_of_year, float(t_abs[-1]))
+        reduced.add(events, binding)
+        head = max(min(stop, task.n_paths) - start, 0)
+        matrix, events, binding = matrix[:head].copy(), events[:head].copy(), binding[:head].copy()
     return ChunkOutput(matrix, events, binding, reached.astype(np.int32),
-                       total[reached].astype(np.int32), paths, observed, timings)
+                       total[reached].astype(np.int32), paths, observed, timings, reduced)
+
+
+def merge_outputs(*outputs: ChunkOutput) -> ChunkOutput:
+    """Consecutive chunks' outputs (without per-draw groups) as one, in chunk order: counts
+    added, the head rows and paths of the first draws concatenated. Integer sums: the same
+    result for any grouping, which is what lets a cluster merge them where they are made."""
+    first = outputs[0]
+    bins = np.concatenate([o.count_bins for o in outputs])
+    values = np.concatenate([o.count_values.astype(np.int64) for o in outputs])
+    reached, where = np.unique(bins, return_inverse=True)
+    summed = np.zeros(reached.size, dtype=np.int64)
+    np.add.at(summed, where, values)
+    # A copy: a worker's inputs must stay as they are (a lost result is recomputed from them).
+    reduced = copy.deepcopy(first.reduced)
+    for other in outputs[1:]:
+        reduced.merge(other.reduced)
+    timings: dict[str, float] = {}
+    for o in outputs:
+        for name, seconds in o.timings.items():
+            timings[name] = timings.get(name, 0.0) + seconds
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(o, name) for o in outputs])
+
+    return ChunkOutput(joined("drivers"), joined("events"), joined("binding"),
+                       reached.astype(np.int64), summed, joined("paths"), None, timings,
+                       reduced)
 
 
 class ChunkSource:
@@ -402,6 +506,14 @@ class ChunkSource:
                  ) -> Generator:
         """``function(shared, *args)`` for each ``args`` of ``arguments``, computed elsewhere
         and yielded in their order; closing the generator cancels what is not yet taken."""
+        raise NotImplementedError
+
+    def reduce(self, task: ChunkTask, bounds: list[tuple[int, int]],
+               source_draws: np.ndarray | None,
+               on_chunk: Callable[[int], None] | None = None) -> ChunkOutput:
+        """The chunks of a run without per-draw groups (``task.per_draw`` False) computed and
+        merged (:func:`merge_outputs`) where they are computed: only the merged output comes
+        back. ``on_chunk(draws)`` as each chunk is done."""
         raise NotImplementedError
 
 

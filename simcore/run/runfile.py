@@ -317,3 +317,83 @@ class RunFileWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# A run without per-draw groups (--no-per-draw): run.nc holds its counts instead.
+EVENT_SLOTS_GROUP = "event_slots"
+BINDING_COUNTS_GROUP = "binding_counts"
+PRIOR_SAMPLE_GROUP = "prior_sample"
+
+
+def event_column_labels() -> list[str]:
+    """The event matrix's columns as ``event`` or ``event/profile``, in the kernel's order."""
+    labels = []
+    for name, per_profile in spec.event_layout():
+        labels += [f"{name}/{p}" for p in model.PROFILES] if per_profile else [name]
+    return labels
+
+
+def reduced_datasets(priors, reduced, head_drivers: Mapping[str, np.ndarray]):
+    """(/event_slots, /binding_counts, /prior_sample) of a run without per-draw groups: the
+    event slots and binding joint counts of :class:`simcore.run.reduced.ReducedDraws`, and
+    the drivers of the first draws (the charts' requirement bands read them)."""
+    import xarray as xr
+
+    from .reduced import BINDING_PAIRS
+    from .summaries import SLOTS_PER_YEAR
+
+    slots = reduced.slots
+    event_slots = xr.Dataset(
+        {"counts": (("column", "slot"), slots.counts),
+         "at_as_of": ("column", slots.at_as_of), "finite": ("column", slots.finite)},
+        coords={"column": event_column_labels()},
+        attrs={"draws": slots.n, "as_of": slots.as_of, "horizon": slots.horizon,
+               "first": slots.first, "slots_per_year": SLOTS_PER_YEAR,
+               "slots": "0: t <= first; j: first + (j-1)/slots_per_year < t <= first + "
+                        "j/slots_per_year; last: later or not by the horizon"})
+    binding_labels = []
+    for event in spec.BINDING_EVENTS:
+        columns = spec.BINDING_COLUMNS[event.binding]
+        binding_labels += ([event.binding] if columns.stop - columns.start == 1 else
+                           [f"{event.binding}/{p}" for p in model.PROFILES])
+    assert len(binding_labels) == len(BINDING_PAIRS)
+    binding = xr.Dataset(
+        {"joint": (("binding", "year_slot", "label"), reduced.binding)},
+        coords={"binding": binding_labels,
+                "year_slot": [*(int(y) for y in reduced.years), -1]},
+        attrs={"year_slot": "reached by the end of the year (-1: not by the horizon)",
+               **{f"codes_{event.binding}": binding_attrs(event.binding)["codes"]
+                  for event in spec.BINDING_EVENTS}})
+    n = next(iter(head_drivers.values())).shape[0] if head_drivers else 0
+    prior = xr.Dataset(
+        {name: ("sample", np.asarray(values).astype(driver_dtype(priors.drivers[name].dist)),
+                driver_attrs(priors, name)) for name, values in head_drivers.items()},
+        coords={"sample": np.arange(n)},
+        attrs={"sample": f"the run's first {n:,} draws"})
+    return {f"/{EVENT_SLOTS_GROUP}": event_slots, f"/{BINDING_COUNTS_GROUP}": binding,
+            f"/{PRIOR_SAMPLE_GROUP}": prior}
+
+
+class SummaryFileWriter:
+    """run.nc of a run without per-draw groups: created empty, its summary groups appended
+    after the engine (the same interface as :class:`RunFileWriter` for the run's writer)."""
+
+    rows = 0
+    failed = False
+
+    def __init__(self, path: Path):
+        import h5netcdf
+
+        self.path = Path(path)
+        self._file = h5netcdf.File(self.path, "w", libver=("v110", "v110"))
+
+    def set_attributes(self, attrs: Mapping[str, object]) -> None:
+        for key, value in attrs.items():
+            self._file.attrs[key] = value
+
+    def events(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        if not self._file._closed:
+            self._file.close()

@@ -154,6 +154,50 @@ def _count_year_slots(times, first_end, counts):
         counts[_year_slot(t, first_end, last)] += 1
 
 
+def _count_slots_py(times, first, per_year, k_max, as_of):
+    """For each column of ``times`` (n, m): counts[c, j] = #{t: first + (j-1)/per_year < t <=
+    first + j/per_year} (slot 0: t <= first; slot k_max + 1: later, +inf and NaN included),
+    #{t <= as_of} and #{t finite}."""
+    n, m = times.shape
+    counts = np.zeros((m, k_max + 2), dtype=np.int64)
+    at_as_of = np.zeros(m, dtype=np.int64)
+    finite = np.zeros(m, dtype=np.int64)
+    last = k_max + 1
+    # Column by column, the two tallies in locals: as array elements bumped on every value they
+    # chained each iteration to the last through memory.
+    for c in range(m):
+        row = counts[c]
+        n_as_of = 0
+        n_finite = 0
+        for i in range(n):
+            t = times[i, c]
+            slot = last
+            if t < math.inf:
+                n_finite += 1
+                x = (t - first) * per_year
+                if x < last:
+                    slot = max(int(math.ceil(x)), 0)
+            row[slot] += 1
+            if t <= as_of:
+                n_as_of += 1
+        at_as_of[c] = n_as_of
+        finite[c] = n_finite
+    return counts, at_as_of, finite
+
+
+_COUNT_SLOTS = None
+
+
+def count_slots(times, first, per_year, k_max, as_of):
+    """The compiled form of ``_count_slots_py``: one pass per column, no temporaries, and it
+    releases the GIL (``simcore run`` draws its charts while another thread writes run.nc)."""
+    global _COUNT_SLOTS
+    if _COUNT_SLOTS is None:
+        import numba
+        _COUNT_SLOTS = numba.njit(cache=True, nogil=True)(_count_slots_py)
+    return _COUNT_SLOTS(times, float(first), float(per_year), int(k_max), float(as_of))
+
+
 # Buckets of the compiled selection: 512 kB of counts, which stay in the L2 cache.
 _SELECTION_BUCKETS = 1 << 16
 
@@ -379,3 +423,96 @@ class EventTimes:
 
 def probability_mcse(p: float, n: int) -> float:
     return math.sqrt(p * (1.0 - p) / n)
+
+
+# A run without per-draw groups (``--no-per-draw``) counts its event times in slots of
+# 1/SLOTS_PER_YEAR of a year instead of keeping them. 12 x 128 slots a year put every month's
+# and year's end on a slot edge: (t - first) * 1536 is (t - first) * 12 scaled by a power of
+# two, so rounded the same way, and a time lies in month k exactly when its slot lies in
+# month k's 128. The monthly curves, P(by each year's end) and the not-by-horizon shares are
+# therefore the counts of the times themselves; only a quantile is read inside its slot,
+# within 1/1536 of a year (under 6 hours) of the order statistic.
+MONTH_SLOTS = 128
+SLOTS_PER_YEAR = 12 * MONTH_SLOTS
+
+
+class EventSlots:
+    """Counts of per-draw event times in fine slots, for several columns (event x profile).
+
+    Slot 0 holds t <= ``first`` (as_of's calendar year start), slot j in 1..k holds
+    first + (j-1)/S < t <= first + j/S, slot k + 1 later times and +inf; ``at_as_of`` counts
+    t <= as_of and ``finite`` the finite times. Integers throughout: the counts of chunks add
+    up to the same totals in any order or grouping (on a cluster, merged where computed)."""
+
+    def __init__(self, as_of: float, horizon: float, columns: int):
+        self.as_of, self.horizon = float(as_of), float(horizon)
+        self.first = float(math.floor(as_of))
+        self.k = MONTH_SLOTS * math.ceil((self.horizon - self.first) * 12)
+        self.counts = np.zeros((columns, self.k + 2), dtype=np.int64)
+        self.at_as_of = np.zeros(columns, dtype=np.int64)
+        self.finite = np.zeros(columns, dtype=np.int64)
+        self.n = 0
+
+    def add(self, times: np.ndarray) -> None:
+        """Count ``times`` (draws, columns)."""
+        counts, at_as_of, finite = count_slots(times, self.first, SLOTS_PER_YEAR, self.k,
+                                               self.as_of)
+        self.counts += counts
+        self.at_as_of += at_as_of
+        self.finite += finite
+        self.n += times.shape[0]
+
+    def merge(self, other: EventSlots) -> None:
+        self.counts += other.counts
+        self.at_as_of += other.at_as_of
+        self.finite += other.finite
+        self.n += other.n
+
+    def column(self, c: int) -> SlottedEventTimes:
+        return SlottedEventTimes(self, c)
+
+    def cumulative(self, c: int) -> np.ndarray:
+        """Draws with t <= first + j/S, for j = 0..k."""
+        return np.cumsum(self.counts[c, :self.k + 1])
+
+
+class SlottedEventTimes(EventTimes):
+    """:class:`EventTimes` of one column of :class:`EventSlots`: the same probabilities, and
+    each quantile interpolated inside the slot holding its order statistic (the rank's
+    midpoint among the slot's draws)."""
+
+    def __init__(self, slots: EventSlots, column: int):
+        self.times = None
+        self.n = slots.n
+        self.p_not_by_horizon = float(slots.n - slots.finite[column]) / self.n
+        self._quantiles: dict[float, float] = {}
+        self._p_by: dict[float, float] = {}
+        self._slots, self._column = slots, column
+        self._cumulative = slots.cumulative(column)
+
+    def release(self, years: np.ndarray, bounds: tuple[float, float] | None = None) -> None:
+        """Nothing to release: the slots are the summary."""
+
+    def quantiles(self, qs) -> list[float]:
+        slots, cumulative = self._slots, self._cumulative
+        for q in qs:
+            if q in self._quantiles:
+                continue
+            rank = self._rank(q)
+            j = int(np.searchsorted(cumulative, rank, side="right"))
+            if j > slots.k:
+                value = math.inf
+            elif j == 0:
+                value = slots.first
+            else:
+                below = int(cumulative[j - 1])
+                inside = int(slots.counts[self._column, j])
+                value = slots.first + (j - 1 + (rank - below + 0.5) / inside) / SLOTS_PER_YEAR
+            self._quantiles[q] = float(value)
+        return [self._quantiles[q] for q in qs]
+
+    def probability_by(self, years: np.ndarray) -> np.ndarray:
+        for year in years:
+            slot = round((float(year) + 1.0 - self._slots.first) * SLOTS_PER_YEAR)
+            self._p_by[float(year)] = float(self._cumulative[min(slot, self._slots.k)]) / self.n
+        return np.array([self._p_by[float(y)] for y in years])

@@ -31,7 +31,7 @@ from .. import __version__, model
 from ..base.errors import RunDirError
 from ..base.forked import ChildKilled, Forked
 from ..model import DRIVER_ORDER
-from ..run import runfile
+from ..run import runfile, zarrfile
 from ..run.engine import RunResult
 from ..run.summaries import BINS_PER_OCTAVE, QUANTILES, RELATIVE_ERROR_BOUND
 from . import contained, publish
@@ -124,7 +124,19 @@ def run_provenance(result: RunResult) -> dict:
         **({"conditioning": result.conditioning} if result.conditioning else {}),
         **({"reweighting": result.reweighting} if result.reweighting else {}),
         **({"engine": result.engine} if result.engine else {}),
+        **(_counted_provenance(result) if result.reduced is not None else {}),
     }
+
+
+def _counted_provenance(result: RunResult) -> dict:
+    """A run whose event summaries were counted: where its per-draw groups went, if anywhere."""
+    from ..run.summaries import SLOTS_PER_YEAR
+    kept = ("per-draw groups in per_draw.zarr" if result.per_draw_store
+            else "no per-draw groups (--no-per-draw)")
+    return {"per_draw": result.per_draw_store or "none",
+            "event_method": (f"event times counted in slots of 1/{SLOTS_PER_YEAR} year; "
+                             f"probabilities exact, quantiles within 1/{SLOTS_PER_YEAR} year "
+                             f"of the order statistic; {kept}")}
 
 
 def _copy_path(priors, file) -> str:
@@ -172,10 +184,16 @@ class RunWriter:
     run.nc while the engine runs; ``simcore.app.pipeline.finish_run`` adds the summaries, tables,
     charts and manifest."""
 
-    def __init__(self, staging: Path, priors, capacity: int):
-
+    def __init__(self, staging: Path, priors, capacity: int, per_draw: str = "netcdf",
+                 chunk_size: int | None = None):
         self.staging = staging
-        self.sink = runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, capacity)
+        self.sink = (runfile.RunFileWriter(staging / RUN_FILE, priors, DRIVER_ORDER, capacity)
+                     if per_draw == "netcdf" else runfile.SummaryFileWriter(staging / RUN_FILE))
+        # --per-draw zarr: the store the chunks write their rows into, wherever computed.
+        self.per_draw_store = None
+        if per_draw == "zarr":
+            self.per_draw_store = staging / zarrfile.STORE_NAME
+            zarrfile.create(self.per_draw_store, priors, capacity, chunk_size or capacity)
 
 def append_groups(path: Path, groups: dict[str, xr.Dataset]) -> None:
     """Append ``groups`` (path -> dataset) to the netCDF file ``path``, in a forked process: a
@@ -216,13 +234,17 @@ _HDF5_SLACK = 1_000_000
 
 
 @contextlib.contextmanager
-def new_run(out: Path, priors, capacity: int, force: bool = False):
+def new_run(out: Path, priors, capacity: int, force: bool = False, per_draw: str = "netcdf",
+            chunk_size: int | None = None):
     """Yield a :class:`RunWriter` for a new run directory ``out`` of at most ``capacity`` draws,
-    written atomically: it appears only if the block completes (and calls ``finish``)."""
+    written atomically: it appears only if the block completes (and calls ``finish``).
+    ``per_draw``: where the per-draw groups go: ``netcdf`` (run.nc), ``zarr`` (per_draw.zarr,
+    in zarr chunks of ``chunk_size`` rows) or ``none``."""
     with staged_directory(out, force, what="run") as staging:
         # Measured where the file goes, once its folder could be made there.
-        _check_room(Path(out), staging, priors, capacity)
-        writer = RunWriter(staging, priors, capacity)
+        if per_draw != "none":
+            _check_room(Path(out), staging, priors, capacity)
+        writer = RunWriter(staging, priors, capacity, per_draw, chunk_size)
         try:
             yield writer
         finally:
@@ -321,10 +343,29 @@ def load_run(run_dir: str | Path, groups: tuple[str, ...] | None = None,
     tree.set_close(close)
     try:
         _check_declared_sizes(tree, Path(run_dir) / RUN_FILE, os.fstat(handles[0].fileno()))
+        _attach_per_draw_store(tree, Path(run_dir), groups)
     except BaseException:
         tree.close()
         raise
     return tree
+
+
+def _attach_per_draw_store(tree: xr.DataTree, run_dir: Path,
+                           groups: tuple[str, ...] | None) -> None:
+    """A run whose per-draw groups are in per_draw.zarr (``--per-draw zarr``): its /prior and
+    /events (those asked for) joined to the tree, so that every reader finds them where a
+    run.nc run has them."""
+    store = run_dir / zarrfile.STORE_NAME
+    if not os.path.lexists(store):
+        return
+    wanted = [g for g in ("prior", "events") if groups is None or g in groups]
+    if not wanted:
+        return
+    if store.is_symlink() or not store.is_dir():
+        raise RunDirError(f"{store}: not a folder inside the run directory")
+    opened = zarrfile.open_groups(store)
+    for group in wanted:
+        tree[group] = xr.DataTree(opened[f"/{group}"])
 
 
 def _check_declared_sizes(tree: xr.DataTree, path: Path, status: os.stat_result) -> None:

@@ -12,10 +12,22 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..analysis.events import EventCurve, binding_by_year, event_curve, event_curves
+from ..analysis.events import (
+    EventCurve,
+    binding_by_year,
+    binding_shares,
+    event_curve,
+    event_curves,
+    slot_curve,
+)
 from ..base.errors import RunDirError
 from ..model import PROFILES
-from ..run.summaries import year_ends
+from ..run.runfile import (
+    BINDING_COUNTS_GROUP,
+    EVENT_SLOTS_GROUP,
+    PRIOR_SAMPLE_GROUP,
+)
+from ..run.summaries import EventSlots, EventTimes, year_ends
 from .store import RUN_FILE, load_run
 
 _GRID_CACHE: dict[int, tuple[weakref.ref, np.ndarray]] = {}
@@ -61,8 +73,64 @@ def percentile_table(run: xr.DataTree, output: str, profile: str | None = None) 
     return da.transpose("quantile", "time")
 
 
+def has_per_draw(run: xr.DataTree) -> bool:
+    """Whether the run kept its per-draw groups (not a ``--no-per-draw`` run)."""
+    return "events" in run.children
+
+
+_SLOTS_CACHE: dict[int, tuple[weakref.ref, EventSlots]] = {}
+
+
+def event_slots(run: xr.DataTree) -> EventSlots:
+    """The event slots of a run without per-draw groups (remembered per run while it lives)."""
+    key = id(run)
+    hit = _SLOTS_CACHE.get(key)
+    if hit is not None and hit[0]() is run:
+        return hit[1]
+    group = run[EVENT_SLOTS_GROUP]
+    attrs = group.attrs
+    slots = EventSlots(float(attrs["as_of"]), float(attrs["horizon"]), group.sizes["column"])
+    slots.counts[:] = np.asarray(group["counts"].values, dtype=np.int64)
+    slots.at_as_of[:] = np.asarray(group["at_as_of"].values, dtype=np.int64)
+    slots.finite[:] = np.asarray(group["finite"].values, dtype=np.int64)
+    slots.n = int(attrs["draws"])
+    _SLOTS_CACHE[key] = (weakref.ref(run, lambda _, k=key: _SLOTS_CACHE.pop(k, None)), slots)
+    return slots
+
+
+def _slot_columns(run: xr.DataTree, event: str) -> dict[str, int]:
+    """profile ('all' for an event without one) -> the event's column in the slots."""
+    labels = list(run[EVENT_SLOTS_GROUP]["column"].values)
+    if event in labels:
+        return {"all": labels.index(event)}
+    columns = {p: labels.index(f"{event}/{p}") for p in PROFILES if f"{event}/{p}" in labels}
+    if not columns:
+        raise KeyError(event)
+    return columns
+
+
+def event_distribution(run: xr.DataTree, event: str, profile: str | None = None
+                       ) -> EventTimes:
+    """Quantiles and P(by each year's end) of a stored event (``profile``'s times for a
+    per-profile event): from its per-draw times, or from its slots in a run without them."""
+    if has_per_draw(run):
+        return EventTimes(event_times(run, event, profile))
+    columns = _slot_columns(run, event)
+    column = columns.get("all", columns.get(profile or PROFILES[0]))
+    return event_slots(run).column(column)
+
+
+def prior_values(run: xr.DataTree, driver: str) -> np.ndarray:
+    """A driver's stored draws: every draw's, or the first draws' in a run without per-draw
+    groups (enough for the 5-95% bands the charts draw)."""
+    group = run["prior"] if "prior" in run.children else run[PRIOR_SAMPLE_GROUP]
+    return np.asarray(group[driver].values)
+
+
 def event_times(run: xr.DataTree, event: str, profile: str | None = None) -> np.ndarray:
     """Stored per-draw times of ``event`` (decimal years, +inf = not by the horizon)."""
+    if not has_per_draw(run):
+        raise RunDirError("the run kept no per-draw event times (made with --no-per-draw)")
     da = run["events"][event]
     values = np.asarray(da.values, dtype=float)
     if "profile" in da.dims:
@@ -75,6 +143,9 @@ def event_times(run: xr.DataTree, event: str, profile: str | None = None) -> np.
 
 def run_event_curves(run: xr.DataTree, event: str) -> dict[str, EventCurve]:
     """P(by date) curves of a stored event, by profile ('all' for events without one)."""
+    if not has_per_draw(run):
+        slots = event_slots(run)
+        return {p: slot_curve(slots, c) for p, c in _slot_columns(run, event).items()}
     da = run["events"][event]
     times = grid_times(run)
     if "profile" not in da.dims:
@@ -103,6 +174,8 @@ def open_run(run_dir: str | Path) -> xr.DataTree:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise RunDirError(f"{run_dir / RUN_FILE}: cannot be read: {reason}") from None
     missing = [g for g in ("trajectories", "events") if g not in run.children]
+    if EVENT_SLOTS_GROUP in run.children:     # a run without per-draw groups
+        missing = [g for g in missing if g != "events"]
     if missing:
         raise RunDirError(f"{run_dir / RUN_FILE}: not a simcore run (no group "
                           f"{', '.join(missing)})")
@@ -112,6 +185,15 @@ def open_run(run_dir: str | Path) -> xr.DataTree:
 def run_binding_by_year(run: xr.DataTree) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """``analysis.events.binding_by_year`` of a stored run, its labels from the codes stored
     with /events. Returns (years, labels, shares (labels, years), reached (years,))."""
+    years = year_ends(as_of_year(run), horizon_year(run))
+    if not has_per_draw(run):
+        group = run[BINDING_COUNTS_GROUP]
+        names = {int(k): v for k, v in
+                 json.loads(group.attrs["codes_novel_to_movie_binding"]).items()}
+        joint = np.asarray(group["joint"].sel(binding="novel_to_movie_binding").values,
+                           dtype=np.int64)[:, :len(names)]
+        shares, reached = binding_shares(joint, years)
+        return years, [names[c] for c in sorted(names)], shares, reached
     events = run["events"]
     codes_da = events["novel_to_movie_binding"]
     names = {int(k): v for k, v in json.loads(codes_da.attrs["codes"]).items()}

@@ -25,7 +25,7 @@ from clichecks import (
     run_simcore,
     start_simcore,
 )
-from samefiles import assert_same_files, hdf5_contents
+from samefiles import assert_same_files, folder_bytes, hdf5_contents
 from sharedruns import shared_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,12 +126,15 @@ def local_run(tmp_path_factory) -> Path:
                          lambda folder: simcore_run(folder / "run")) / "run"
 
 
-def assert_same_run(local: Path, dask_run: Path) -> None:
+PER_DRAW_GROUPS = {"prior", "events"}
+COUNTED_GROUPS = {"event_slots", "binding_counts", "prior_sample"}    # --no-per-draw
+
+
+def assert_same_run(local: Path, dask_run: Path, groups=PER_DRAW_GROUPS) -> None:
     assert_same_files(local, dask_run, ignored={"engine"})
     reference = hdf5_contents(local / "run.nc", ignored={"engine"})
     other = hdf5_contents(dask_run / "run.nc", ignored={"engine"})
-    assert {"prior", "events", "trajectories", "trajectories/paths", "sensitivity"} <= set(
-        reference)
+    assert {*groups, "trajectories", "trajectories/paths", "sensitivity"} <= set(reference)
     assert reference.keys() == other.keys()
     assert [key for key in reference if reference[key] != other[key]] == []
 
@@ -155,6 +158,46 @@ def test_a_dask_run_equals_the_local_run_bit_for_bit(cluster, local_run, tmp_pat
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+@pytest.fixture(scope="module")
+def local_counted_run(tmp_path_factory) -> Path:
+    return shared_folder(tmp_path_factory, "cluster-local-counted-run",
+                         lambda folder: simcore_run(folder / "run", "--no-per-draw")) / "run"
+
+
+def task_prefixes(cluster: Cluster) -> set[str]:
+    """The kinds of task the scheduler has run (it keeps their statistics by key prefix)."""
+    from distributed import Client
+    with Client(cluster.address, timeout=START_SECONDS) as client:
+        return set(client.run_on_scheduler(
+            lambda dask_scheduler: [str(name) for name in dask_scheduler.task_prefixes]))
+
+
+def test_a_run_without_per_draw_groups_is_merged_on_the_cluster_bit_for_bit(
+        cluster, local_counted_run, tmp_path):
+    cluster.add_worker()
+    cluster.add_worker()
+    out = tmp_path / "dask"
+    simcore_run(out, "--no-per-draw", "--engine", "dask", "--scheduler", cluster.address)
+    assert_same_run(local_counted_run, out, groups=COUNTED_GROUPS)
+    assert PER_DRAW_GROUPS.isdisjoint(hdf5_contents(out / "run.nc"))
+    # The chunks were merged by tasks on the workers, not by the client.
+    assert {"simcore-chunk", "simcore-merge"} <= task_prefixes(cluster)
+
+
+def test_workers_write_the_per_draw_store_bit_for_bit(cluster, tmp_path):
+    cluster.add_worker()
+    cluster.add_worker()
+    local, out = tmp_path / "local", tmp_path / "dask"
+    simcore_run(local, "--per-draw", "zarr")
+    simcore_run(out, "--per-draw", "zarr", "--engine", "dask", "--scheduler", cluster.address)
+    assert_same_run(local, out, groups=COUNTED_GROUPS)
+    store = folder_bytes(local / "per_draw.zarr")
+    assert any(name.startswith("events/novel_to_movie_possible/c") for name in store)
+    assert folder_bytes(out / "per_draw.zarr") == store
+    # The client sent no per-draw rows back: the chunks were merged on the cluster.
+    assert {"simcore-chunk", "simcore-merge"} <= task_prefixes(cluster)
+
+
 def test_the_scheduler_address_may_come_from_the_environment(cluster, local_run, tmp_path):
     cluster.add_worker()
     out = tmp_path / "dask"
@@ -167,16 +210,18 @@ def test_the_scheduler_address_may_come_from_the_environment(cluster, local_run,
     assert_same_run(local_run, out)
 
 
-def test_a_worker_killed_mid_run_changes_nothing(cluster, tmp_path):
+@pytest.mark.parametrize("kept", ["per-draw", "counted"])
+def test_a_worker_killed_mid_run_changes_nothing(cluster, tmp_path, kept):
     cluster.add_worker()
     victim = cluster.add_worker()
     draws = 40 * CHUNK
     local = tmp_path / "local"
-    simcore_run(local, draws=draws)
+    extra = ["--no-per-draw"] if kept == "counted" else []
+    simcore_run(local, *extra, draws=draws)
     out = tmp_path / "dask"
     process = start_simcore("run", BASELINE, "--draws", draws, "--chunk-size", CHUNK, "--seed",
                             SEED, "--no-charts", "--no-observations", "-q", "--out", out,
-                            "--engine", "dask", "--scheduler", cluster.address)
+                            "--engine", "dask", "--scheduler", cluster.address, *extra)
     try:
         # Killed while it holds a chunk of this run: the scheduler must have it recomputed.
         deadline = time.monotonic() + 300
@@ -195,7 +240,7 @@ def test_a_worker_killed_mid_run_changes_nothing(cluster, tmp_path):
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
-    assert_same_run(local, out)
+    assert_same_run(local, out, groups=COUNTED_GROUPS if extra else PER_DRAW_GROUPS)
 
 
 def test_an_unreachable_scheduler_is_one_line_and_no_run_directory(tmp_path):

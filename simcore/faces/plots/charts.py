@@ -27,6 +27,7 @@ from ...model import FILM_TIME_THRESHOLDS_DAYS, PROFILES
 from ...stored.tree import (
     as_of_year,
     horizon_year,
+    prior_values,
     run_binding_by_year,
     run_event_curve,
     run_event_curves,
@@ -163,16 +164,15 @@ def _fan_with_requirement(run, output, values, words, gid, legend, **legend_kw):
 def shot_length_chart(run: xr.DataTree):
     """Q1 fan with the longest take a watchable feature needs (its prior, per world)."""
     return _fan_with_requirement(run, "coherent_shot_seconds",
-                                 run["prior"]["required_long_take_seconds"].values,
+                                 prior_values(run, "required_long_take_seconds"),
                                  "longest take a feature needs", "long_take", "upper left",
                                  bbox_to_anchor=(0.0, 0.94))
 
 
 def cut_break_chart(run: xr.DataTree):
     """Q4 fan with the per-cut chance a feature tolerates (visible breaks / cuts, per world)."""
-    prior = run["prior"]
-    tolerated = (np.asarray(prior["tolerated_visible_breaks"].values, dtype=float)
-                 / np.asarray(prior["cuts_per_feature"].values, dtype=float))
+    tolerated = (np.asarray(prior_values(run, "tolerated_visible_breaks"), dtype=float)
+                 / np.asarray(prior_values(run, "cuts_per_feature"), dtype=float))
     return _fan_with_requirement(run, "cut_break_probability", tolerated,
                                  "tolerated by a feature", "consistency", "lower left")
 
@@ -181,7 +181,7 @@ def film_cost_chart(run: xr.DataTree):
     """Cost of a film's footage at list prices (draft tier), with one person's budget (Q7's
     one-director and fully automatic milestones)."""
     return _fan_with_requirement(run, "film_cost_usd",
-                                 run["prior"]["individual_budget_usd"].values,
+                                 prior_values(run, "individual_budget_usd"),
                                  "one person's budget", "budget", "lower left")
 
 

@@ -69,9 +69,11 @@ CHARTS: dict[str, Chart] = {
 STANDARD_SET = ("film_days", "film_events", "novel_to_movie")
 # The run.nc groups the standard set and the seed comparison read (simcore run opens only
 # these: /prior would take most of the opening time).
-STANDARD_SET_GROUPS = ("trajectories", "trajectories/paths", "events", "observations")
-# Of these, a run may lack: /observations (a run ranking no observation, or an older run).
-OPTIONAL_GROUPS = ("observations",)
+STANDARD_SET_GROUPS = ("trajectories", "trajectories/paths", "events", "event_slots",
+                       "binding_counts", "observations")
+# Of these, a run may lack: /observations (a run ranking no observation, or an older run);
+# /events or, in a run without per-draw groups (--no-per-draw), the counts standing for it.
+OPTIONAL_GROUPS = ("observations", "events", "event_slots", "binding_counts")
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_SEED = _DEFAULT_SEED = object()   # "the shipped seed forecast, if installed"
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...model import PROFILES
-from ...stored.tree import event_times, grid_times, percentile_table, run_event_curve
+from ...stored.tree import event_distribution, grid_times, percentile_table, run_event_curve
 from ..formatting import human_duration
 from .axes import (
     FAN_SPECS,
@@ -112,11 +112,11 @@ def scenario_headlines(runs: Mapping[str, xr.DataTree], profile: str = "no_hardw
         for k in offsets_years:
             t = times[int(np.argmin(np.abs(times - (times[0] + k))))]
             row[f"film_days_median_{t:.0f}"] = float(table.sel(quantile=0.5, time=t).values)
-        possible = event_times(run, "novel_to_movie_possible")
-        row["novel_to_movie_median_year"] = float(np.quantile(possible, 0.5,
-                                                              method="inverted_cdf"))
-        row[f"p_novel_to_movie_by_{p_by_year}"] = float(np.mean(possible <= p_by_year + 1.0))
-        row["p_novel_to_movie_not_by_horizon"] = float(np.mean(np.isinf(possible)))
+        possible = event_distribution(run, "novel_to_movie_possible")
+        row["novel_to_movie_median_year"] = possible.quantile(0.5)
+        row[f"p_novel_to_movie_by_{p_by_year}"] = float(
+            possible.probability_by(np.array([p_by_year]))[0])
+        row["p_novel_to_movie_not_by_horizon"] = possible.p_not_by_horizon
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("scenario")
     base = frame.iloc[0]
