@@ -13,6 +13,10 @@ them in). Medians of --repeats runs; results identical in every case (checked).
 ``--counted``: the same for a run whose events are counted (``--no-per-draw``, ``--per-draw
 zarr``): chunks merged by tasks on the workers, nothing per draw sent to the client; also the
 size of the one merged output the client receives.
+
+``--sobol N``: instead, a Sobol study of N (the design's rows evaluated here, then on one and
+two workers), split into the model evaluations (what the workers share) and the sampling and
+SALib analysis (on the client): the figures behind a projection to N = 2^16.
 """
 
 from __future__ import annotations
@@ -54,7 +58,12 @@ def main() -> None:
     parser.add_argument("--priors", default=str(ROOT / "priors" / "baseline.toml"))
     parser.add_argument("--counted", action="store_true",
                         help="runs whose events are counted and merged on the cluster")
+    parser.add_argument("--sobol", type=int, default=None, metavar="N",
+                        help="time a Sobol study of N instead of runs")
     args = parser.parse_args()
+    if args.sobol:
+        bench_sobol(args)
+        return
 
     from simcore.inputs.priors import load_priors
     from simcore.run import cluster, engine
@@ -108,6 +117,43 @@ def main() -> None:
     kind = "-counted" if args.counted else ""
     path = out / f"bench-dask{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written {path}")
+
+
+def bench_sobol(args) -> None:
+    from simcore.analysis.sensitivity.variance import sobol
+    from simcore.app.study import study_targets
+    from simcore.inputs.priors import load_priors
+    from simcore.model import MODEL_DRIVERS
+    from simcore.run import cluster
+
+    priors = load_priors(args.priors, required=set(MODEL_DRIVERS))
+    targets = study_targets(priors)
+    report = {"sobol_n": args.sobol, "repeats": args.repeats}
+
+    def study(chunks=None):
+        return lambda: sobol(priors, args.sobol, 7, targets, chunks=chunks)
+
+    sobol(priors, 4, 7, targets)               # compile / load cache
+    seconds, runs, reference = timed(study(), args.repeats)
+    report.update({"local_s": seconds, "local_runs_s": runs, "local_split_s":
+                   reference.timings, "model_runs": reference.model_runs})
+    print(f"local: {seconds:.2f} s {runs}; split {reference.timings}")
+    for workers in (1, 2):
+        with cluster.connect(None, workers) as chunks:
+            sobol(priors, 4, 7, targets, chunks=chunks)
+            seconds, runs, result = timed(study(chunks), args.repeats)
+            assert result.indices.equals(reference.indices), "indices differ"
+            report[f"dask_{workers}_workers_s"] = seconds
+            report[f"dask_{workers}_workers_runs_s"] = runs
+            report[f"dask_{workers}_workers_split_s"] = result.timings
+            print(f"dask, {workers} worker(s): {seconds:.2f} s {runs}; split {result.timings}")
+    report["speedup_1_to_2_workers"] = report["dask_1_workers_s"] / report["dask_2_workers_s"]
+    print(f"speed-up from 1 to 2 workers: {report['speedup_1_to_2_workers']:.2f}x")
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"bench-dask-sobol-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
     print(f"written {path}")
 
 

@@ -247,8 +247,12 @@ class ClusterChunks(ChunkSource):
             with _cluster_errors():
                 return total.result()
         finally:
-            client.cancel([*pending, *([total] if total is not None else []), held],
-                          force=True)
+            # Only what has no dependents is cancelled: the chunks not yet merged and the
+            # latest total (whose release frees the merges and chunks below it). The scheduler
+            # cancels a key's dependents too, and asserts that some client still wants each:
+            # the chunks already merged were released by this client.
+            client.cancel([*pending, *([total] if total is not None else [])])
+            held.release()
 
     def in_order(self, function: Callable, shared, arguments: list[tuple], name: str
                  ) -> Generator:

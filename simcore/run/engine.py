@@ -264,7 +264,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
         head_events[:] = merged.events
         head_binding[:] = merged.binding
         paths[:] = merged.paths
-        counts[0].reshape(-1)[merged.count_bins] += merged.count_values
+        counts[0].reshape(-1)[:] += merged.count_totals
         reduced.merge(merged.reduced)
         for name, seconds in merged.timings.items():
             timings[name] = timings.get(name, 0.0) + seconds
@@ -420,6 +420,12 @@ class ChunkOutput:
     # Without per-draw groups: the events' counts, and drivers, events and binding hold only
     # the rows among the run's first n_paths draws.
     reduced: ReducedDraws | None = None
+    # Merged outputs (merge_outputs): the histograms' counts as one dense int64 array, not
+    # sparse. A cluster merges each batch of chunks into the running total, one merge after
+    # the other: adding a chunk's bins into a dense total takes milliseconds, where merging two
+    # sparse lists of a million bins each needs a sort (~0.3 s) and would make that chain the
+    # run's bottleneck.
+    count_totals: np.ndarray | None = None
 
 
 def compute_chunk(task: ChunkTask, start: int, stop: int,
@@ -462,12 +468,15 @@ def merge_outputs(*outputs: ChunkOutput) -> ChunkOutput:
     added, the head rows and paths of the first draws concatenated. Integer sums: the same
     result for any grouping, which is what lets a cluster merge them where they are made."""
     first = outputs[0]
-    bins = np.concatenate([o.count_bins for o in outputs])
-    values = np.concatenate([o.count_values.astype(np.int64) for o in outputs])
-    reached, where = np.unique(bins, return_inverse=True)
-    summed = np.zeros(reached.size, dtype=np.int64)
-    np.add.at(summed, where, values)
+    dense = [o for o in outputs if o.count_totals is not None]
     # A copy: a worker's inputs must stay as they are (a lost result is recomputed from them).
+    totals = dense[0].count_totals.copy() if dense else np.zeros(_histogram_bins(first),
+                                                                  dtype=np.int64)
+    for o in outputs:
+        if o.count_totals is None:
+            totals[o.count_bins] += o.count_values      # a chunk's bins are distinct
+        elif o is not dense[0]:
+            totals += o.count_totals
     reduced = copy.deepcopy(first.reduced)
     for other in outputs[1:]:
         reduced.merge(other.reduced)
@@ -479,9 +488,14 @@ def merge_outputs(*outputs: ChunkOutput) -> ChunkOutput:
     def joined(name: str) -> np.ndarray:
         return np.concatenate([getattr(o, name) for o in outputs])
 
-    return ChunkOutput(joined("drivers"), joined("events"), joined("binding"),
-                       reached.astype(np.int64), summed, joined("paths"), None, timings,
-                       reduced)
+    empty = np.zeros(0, dtype=np.int32)
+    return ChunkOutput(joined("drivers"), joined("events"), joined("binding"), empty, empty,
+                       joined("paths"), None, timings, reduced, totals)
+
+
+def _histogram_bins(output: ChunkOutput) -> int:
+    """Bins of all the histograms of a run whose chunk this is."""
+    return len(SERIES) * output.paths.shape[2] * LogHistogram.n_bins
 
 
 class ChunkSource:

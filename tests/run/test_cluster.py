@@ -180,8 +180,19 @@ def test_a_run_without_per_draw_groups_is_merged_on_the_cluster_bit_for_bit(
     simcore_run(out, "--no-per-draw", "--engine", "dask", "--scheduler", cluster.address)
     assert_same_run(local_counted_run, out, groups=COUNTED_GROUPS)
     assert PER_DRAW_GROUPS.isdisjoint(hdf5_contents(out / "run.nc"))
-    # The chunks were merged by tasks on the workers, not by the client.
+    # The chunks were merged by tasks on the workers, not by the client, and the run let go of
+    # them cleanly (cancelling merged chunks once made the scheduler fail an assertion).
     assert {"simcore-chunk", "simcore-merge"} <= task_prefixes(cluster)
+    assert "Error" not in (tmp_path / "scheduler-0.log").read_text()
+    cluster.wait_for(lambda info: not scheduler_keys(cluster))
+
+
+def scheduler_keys(cluster: Cluster) -> list[str]:
+    """The scheduler's tasks of simcore runs (none once a run has finished or stopped)."""
+    from distributed import Client
+    with Client(cluster.address, timeout=START_SECONDS) as client:
+        return client.run_on_scheduler(
+            lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks if "simcore" in str(k)])
 
 
 def test_workers_write_the_per_draw_store_bit_for_bit(cluster, tmp_path):
@@ -267,13 +278,14 @@ def test_a_cluster_with_other_package_versions_is_one_line_exit_1(cluster, tmp_p
     assert list(out.parent.iterdir()) == []
 
 
-def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_no_run_directory(cluster, tmp_path):
+@pytest.mark.parametrize("kept", [(), ("--no-per-draw",)], ids=["per-draw", "counted"])
+def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_no_run_directory(cluster, tmp_path, kept):
     cluster.add_worker()
     runs = tmp_path / "runs"
     runs.mkdir()
     process = start_simcore("run", BASELINE, "--draws", 2_000_000, "--chunk-size", 2_000,
                             "--no-charts", "--out", runs / "big", "--engine", "dask",
-                            "--scheduler", cluster.address)
+                            "--scheduler", cluster.address, *kept)
     stderr = interrupted_when(process, lambda: any(
         "simcore-chunk" in str(key) for keys in cluster.processing().values() for key in keys))
     assert process.returncode == 130, stderr
@@ -283,11 +295,7 @@ def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_no_run_directory(cluster, t
     cluster.wait_for(lambda info: not any("simcore-chunk" in str(key)
                                           for keys in cluster.processing().values()
                                           for key in keys))
-    from distributed import Client
-    with Client(cluster.address, timeout=START_SECONDS) as client:
-        left = client.run_on_scheduler(
-            lambda dask_scheduler: [k for k in dask_scheduler.tasks if "simcore" in str(k)])
-    assert left == []
+    cluster.wait_for(lambda info: not scheduler_keys(cluster))
 
 
 @pytest.mark.parametrize("args,words", [
