@@ -8,14 +8,15 @@ from __future__ import annotations
 import io
 import json
 import math
-import tomllib
 from pathlib import Path
 
 import pandas as pd
 
 from ..analysis.conditioning import khat_text
 from ..analysis.scoring import as_of_flags
+from ..base.errors import SimcoreError
 from ..base.limits import MAX_CSV_BYTES
+from ..base.tomlfiles import read_toml
 from ..stored import contained
 from ..stored.rundir import StoredRun
 from .formatting import percent_text
@@ -108,14 +109,26 @@ def _backtest(run: StoredRun) -> tuple[list[Table], list[Chart], list[str]]:
 EXPLANATIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "as_of_explanations.toml"
 
 
+class ExplanationsError(SimcoreError):
+    """The as-of explanations file cannot be read or is malformed."""
+
+
 def as_of_explanations(path: Path = EXPLANATIONS_FILE) -> dict[str, str]:
     """Observation id -> why it may fall outside the baseline at as_of (empty when the data
-    folder is not installed or the file is unreadable: the flags then say "not explained")."""
-    try:
-        explained = tomllib.loads(path.read_text(encoding="utf-8")).get("explained", {})
-    except (OSError, tomllib.TOMLDecodeError):
+    folder is not installed: the flags then say "not explained"). A file that is there but
+    unreadable or malformed is an error naming it and the entry, not a silent "not
+    explained" beside every flag."""
+    if not path.is_file():
         return {}
-    return {str(k): str(v) for k, v in explained.items()} if isinstance(explained, dict) else {}
+    explained = read_toml(path, ExplanationsError, "as-of explanations").get("explained", {})
+    if not isinstance(explained, dict):
+        raise ExplanationsError(f"{path}: explained: expected a table of "
+                                f"observation id = \"why\"")
+    for key, value in explained.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ExplanationsError(f"{path}: explained.{key}: expected the explanation as "
+                                    f"text")
+    return dict(explained)
 
 
 def observations_section(run: StoredRun) -> Section | None:

@@ -113,3 +113,21 @@ def test_every_as_of_flag_of_the_baseline_is_explained(run_dir):
     assert set(explanations) <= set(table.id)       # no explanation of a row that is not there
     missing = sorted(set(flagged.id) - set(explanations))
     assert not missing, f"as-of flags without an explanation: {missing}"
+
+
+@pytest.mark.parametrize("text,words", [
+    ('[explained\n"a" = "why"', ["malformed TOML"]),
+    ('explained = ["a"]', ["explained: expected a table"]),
+    ('[explained]\n"2026-x" = 3', ["explained.2026-x", "as text"]),
+    ('[explained]\n"2026-y" = "  "', ["explained.2026-y"]),
+])
+def test_a_malformed_explanations_file_is_an_error_naming_it(tmp_path, text, words):
+    from simcore.faces.report_observations import ExplanationsError
+    path = tmp_path / "as_of_explanations.toml"
+    path.write_text(text)
+    with pytest.raises(ExplanationsError) as raised:
+        as_of_explanations(path)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(str(path))
+    assert all(word in message for word in words), message
+    assert as_of_explanations(tmp_path / "absent.toml") == {}    # data folder not installed
