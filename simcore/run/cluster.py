@@ -35,8 +35,8 @@ from .engine import ChunkOutput, ChunkSource, ChunkTask, compute_chunk, merge_ou
 ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 CONNECT_TIMEOUT_SECONDS = 10
 # Packages whose versions must match between client and workers: those that compute a chunk's
-# numbers, and those that carry it between them.
-PACKAGES = ("numpy", "scipy", "numba", "dask", "distributed", "cloudpickle", "msgpack")
+# numbers, those that carry it between them, and zarr, which writes its rows (--per-draw zarr).
+PACKAGES = ("numpy", "scipy", "numba", "dask", "distributed", "cloudpickle", "msgpack", "zarr")
 
 
 class ClusterError(SimcoreError):
