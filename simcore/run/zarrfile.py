@@ -98,24 +98,74 @@ def write_chunk(path: Path, priors, start: int, drivers: np.ndarray, events: np.
 
 
 def open_groups(path: Path) -> dict[str, object]:
-    """``/prior`` and ``/events`` of the store as xarray Datasets, read lazily (no Dask), laid
-    out as run.nc's; a store with a chunk never written (an interrupted or altered run) is
-    refused with :class:`PerDrawStoreError`."""
+    """``/prior`` and ``/events`` of the store as xarray Datasets laid out as run.nc's, read
+    lazily (no Dask). The store is input: metadata that cannot be read, a chunk never written
+    (an interrupted or altered run) or, later, a chunk that cannot be decoded is a
+    :class:`PerDrawStoreError` naming the store and the array, never a traceback."""
     import xarray as xr
 
-    root = _zarr().open_group(str(path), mode="r")
-    for group in ("prior", "events"):
-        for name, array in root[group].arrays():
-            if array.nchunks_initialized != array.nchunks:
-                raise PerDrawStoreError(f"{path}: {group}/{name} has "
-                                        f"{array.nchunks - array.nchunks_initialized} of "
-                                        f"{array.nchunks} chunks missing")
-    groups = {}
-    for group in ("prior", "events"):
-        dataset = xr.open_zarr(str(path), group=group, consolidated=False, chunks=None,
-                               mask_and_scale=False)
-        if "profile" in dataset.coords:    # strings as run.nc's (objects), not StringDType
-            dataset = dataset.assign_coords(
-                profile=np.array(dataset["profile"].values.tolist(), dtype=object))
-        groups[f"/{group}"] = dataset
+    try:
+        root = _zarr().open_group(str(path), mode="r")
+        groups = {}
+        for group in ("prior", "events"):
+            arrays = dict(sorted(root[group].arrays()))
+            variables, coords = {}, {}
+            for name, array in arrays.items():
+                where = f"{path}/{group}/{name}"
+                if array.nchunks_initialized != array.nchunks:
+                    raise PerDrawStoreError(f"{where}: {array.nchunks - array.nchunks_initialized}"
+                                            f" of {array.nchunks} chunks missing")
+                dims = tuple(array.metadata.dimension_names or ())
+                if len(dims) != array.ndim:
+                    raise PerDrawStoreError(f"{where}: no dimension names")
+                if name in dims:        # a coordinate (sample, profile): small, read now
+                    values = _StoreArray(array, where).read_all()
+                    if name == "profile":       # strings as run.nc's (objects)
+                        values = np.array(values.tolist(), dtype=object)
+                    coords[name] = xr.Variable(dims, values, dict(array.attrs))
+                else:
+                    variables[name] = xr.Variable(
+                        dims, indexing.LazilyIndexedArray(_StoreArray(array, where)),
+                        dict(array.attrs))
+            groups[f"/{group}"] = xr.Dataset(variables, coords=coords)
+    except PerDrawStoreError:
+        raise
+    except Exception as exc:    # zarr and its codecs raise many types for a damaged store
+        raise PerDrawStoreError(f"{path}: cannot be read: {_reason(exc)}") from None
     return groups
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+try:
+    from xarray.backends import BackendArray
+    from xarray.core import indexing
+except ImportError:     # pragma: no cover - xarray is a dependency
+    BackendArray = object
+
+
+class _StoreArray(BackendArray):
+    """One zarr array, read on demand; a chunk that cannot be read or decoded raises
+    :class:`PerDrawStoreError` (one line) wherever the read happens."""
+
+    def __init__(self, array, where: str):
+        self.array, self.where = array, where
+        self.shape, self.dtype = tuple(array.shape), np.dtype(array.dtype.to_native_dtype()
+                                                              if hasattr(array.dtype,
+                                                                         "to_native_dtype")
+                                                              else array.dtype)
+
+    def __getitem__(self, key):
+        return indexing.explicit_indexing_adapter(key, self.shape,
+                                                  indexing.IndexingSupport.BASIC, self._read)
+
+    def read_all(self) -> np.ndarray:
+        return self._read(Ellipsis)
+
+    def _read(self, key):
+        try:
+            return np.asarray(self.array[key])
+        except Exception as exc:
+            raise PerDrawStoreError(f"{self.where}: cannot be read: {_reason(exc)}") from None

@@ -141,6 +141,9 @@ def load_stored_tree(run_dir: Path):
         raise UnverifiableRun(f"{path}: cannot be read ({first})") from None
     try:
         tree.load()
+    except SimcoreError as exc:     # it names what failed (e.g. an array of per_draw.zarr)
+        tree.close()
+        raise UnverifiableRun(str(exc)) from None
     except Exception as exc:
         tree.close()
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

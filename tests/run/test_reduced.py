@@ -246,6 +246,24 @@ def test_a_zarr_run_keeps_the_same_draws_as_run_nc_and_refuses_a_damaged_store(t
     assert drawn.stderr.strip().count("\n") == 0, drawn.stderr
     assert "chunks missing" in drawn.stderr and "film_by_small_team" in drawn.stderr
 
+    # A store is input: damaged metadata, or a chunk that cannot be decoded (read lazily, when
+    # a chart needs it), is one line naming the store or the array.
+    for damage in ("metadata", "chunk"):
+        broken = tmp_path / f"broken-{damage}"
+        shutil.copytree(zarr_run, broken)
+        events = broken / "per_draw.zarr" / "events"
+        target = (events / "zarr.json" if damage == "metadata" else
+                  next((events / "novel_to_movie_possible").rglob("c/*")))
+        target.write_bytes(b"{not what zarr wrote")
+        for command in (("plot", broken, "--output", "novel_to_movie", "-q"),
+                        ("report", broken), ("verify", broken)):
+            done = run_simcore(*command)
+            assert done.returncode in (1, 2), (command, done.stderr)
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and "per_draw.zarr" in lines[0], (command, done.stderr)
+            if damage == "chunk":
+                assert "novel_to_movie_possible" in lines[0]
+
     linked = tmp_path / "linked"
     shutil.copytree(zarr_run, linked, ignore=shutil.ignore_patterns("per_draw.zarr"))
     (linked / "per_draw.zarr").symlink_to(zarr_run / "per_draw.zarr")
