@@ -104,6 +104,7 @@ def open_groups(path: Path) -> dict[str, object]:
     :class:`PerDrawStoreError` naming the store and the array, never a traceback."""
     import xarray as xr
 
+    _check_plain_files(path)
     try:
         root = _zarr().open_group(str(path), mode="r")
         groups = {}
@@ -133,6 +134,24 @@ def open_groups(path: Path) -> dict[str, object]:
     except Exception as exc:    # zarr and its codecs raise many types for a damaged store
         raise PerDrawStoreError(f"{path}: cannot be read: {_reason(exc)}") from None
     return groups
+
+
+def _check_plain_files(path: Path) -> None:
+    """Every entry of the store is a folder or a regular file, never a link (zarr would follow
+    one out of the run directory) nor a FIFO or device."""
+    import os
+    import stat
+
+    pending = [str(path)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    pending.append(entry.path)
+                elif not stat.S_ISREG(mode):
+                    raise PerDrawStoreError(f"{entry.path}: not a regular file inside the "
+                                            f"store (a link, FIFO or device); refused")
 
 
 def _reason(exc: BaseException) -> str:

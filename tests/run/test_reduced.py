@@ -264,6 +264,15 @@ def test_a_zarr_run_keeps_the_same_draws_as_run_nc_and_refuses_a_damaged_store(t
             if damage == "chunk":
                 assert "novel_to_movie_possible" in lines[0]
 
+    inner = tmp_path / "inner-link"          # a chunk that is a link out of the run
+    shutil.copytree(zarr_run, inner)
+    chunk = next((inner / "per_draw.zarr" / "events" / "film_by_small_team").rglob("c/*"))
+    chunk.unlink()
+    chunk.symlink_to(zarr_run / "manifest.json")
+    drawn = run_simcore("plot", inner, "--output", "novel_to_movie", "-q")
+    assert drawn.returncode == 1 and drawn.stderr.count("\n") == 1, drawn.stderr
+    assert "not a regular file inside the store" in drawn.stderr
+
     linked = tmp_path / "linked"
     shutil.copytree(zarr_run, linked, ignore=shutil.ignore_patterns("per_draw.zarr"))
     (linked / "per_draw.zarr").symlink_to(zarr_run / "per_draw.zarr")
