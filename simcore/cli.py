@@ -311,7 +311,8 @@ def _engine_options(command):
 @click.option("--no-per-draw", is_flag=True,
               help="Keep no per-draw drivers or event times (for runs too big to keep): "
                    "events are counted instead (probabilities exact, quantiles within 6 "
-                   "hours), merged on the cluster with --engine dask; ranks no observations.")
+                   "hours), merged on the cluster with --engine dask; observations are ranked "
+                   "among the first 20,000 draws.")
 @_engine_options
 def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_charts, quiet,
         observations, no_observations, condition, resample, per_draw_format, no_per_draw,
@@ -323,10 +324,9 @@ def run(priors, draws, seed, until_mcse, chunk_size, paths, out, force, no_chart
     counted = kept != "netcdf"     # the event summaries come from counts
     clash = [name for name, given in (("--until-mcse", until_mcse is not None),
                                       ("--condition", condition is not None),
-                                      ("--observations", observations is not None),
                                       ("--per-draw zarr", no_per_draw and
                                        per_draw_format == "zarr")) if given]
-    data_options = (observations, no_observations or counted, condition, resample)
+    data_options = (observations, no_observations, condition, resample)
     with _user_command(f"{draws:,} draws; use fewer --draws",
                        published("no run directory was written", "the run was")):
         if counted and clash:
@@ -421,8 +421,10 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
         if per_draw != "netcdf" and not quiet:
             where = ("in per_draw.zarr" if per_draw == "zarr" else
                      "no per-draw groups kept (--no-per-draw)")
+            ranked = (f"; observations ranked among the first {min(n_paths, draws):,} draws"
+                      if data.points is not None else "")
             click.echo(f"note: {where}: event times are counted (probabilities exact, "
-                       f"quantiles within 6 hours); observations not ranked", err=True)
+                       f"quantiles within 6 hours){ranked}", err=True)
         if chunks is not None:
             result.engine = chunks.describe()
             # Closed before the writing forks its helpers: a child forked beside Dask's

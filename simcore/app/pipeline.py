@@ -83,7 +83,10 @@ def observed_groups(result: RunResult) -> dict[str, xr.Dataset]:
     observations (simcore.run.observed)."""
     if result.observation_points is None:
         return {}
-    return {"/observed": result.observation_points.dataset(result.observed),
+    observed = result.observation_points.dataset(result.observed)
+    if result.reduced is not None:      # a counted run ranks them among its first draws
+        observed.attrs["sample"] = f"the run's first {result.observed.shape[0]:,} draws"
+    return {"/observed": observed,
             "/observations": result.observation_points.table_dataset()}
 
 

@@ -188,9 +188,10 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
 
     ``per_draw=False``: keep no per-draw drivers or event times beyond the first ``n_paths``
     draws; the events are counted instead (``RunResult.reduced``), and a cluster merges the
-    counts where it computes them. Not with ``sink``, ``until`` or ``observe``, which need
-    every draw. ``per_draw_store``: a zarr store (:mod:`.zarrfile`, created) into which each
-    chunk's per-draw rows are written where the chunk is computed.
+    counts where it computes them. Not with ``sink`` or ``until``, which need every draw;
+    ``observe`` then evaluates the points for the first ``n_paths`` draws only (the
+    observations are ranked among them). ``per_draw_store``: a zarr store (:mod:`.zarrfile`,
+    created) into which each chunk's per-draw rows are written where the chunk is computed.
     """
     from numba import get_num_threads
 
@@ -202,8 +203,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     n_paths = min(n_paths, draws)
     if chunks is not None and until is not None:
         raise ValueError("a run computed elsewhere in chunks cannot stop early (until)")
-    if not per_draw and (sink is not None or until is not None or observe is not None):
-        raise ValueError("a run without per-draw groups has no sink, until or observe")
+    if not per_draw and (sink is not None or until is not None):
+        raise ValueError("a run without per-draw groups has no sink or until")
     if per_draw_store is not None and per_draw:
         raise ValueError("a per-draw store is for a run whose summaries are counted")
     # Chunks computed elsewhere come with their counts already summed over blocks.
@@ -226,7 +227,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
     # Binding codes are one byte per draw: kept for every draw, but for a run that keeps none.
     binding = np.empty((draws if per_draw else rows, N_BINDING_COLUMNS), dtype=np.int8)
     head_binding = binding if per_draw else np.empty((kept, N_BINDING_COLUMNS), dtype=np.int8)
-    observed = np.empty((draws, len(observe))) if observe is not None else None
+    observed = (np.empty((draws if per_draw else kept, len(observe)))
+                if observe is not None else None)
     # What was drawn (and is stored): the drivers the prior file defines; an optional driver it
     # leaves out is a constant column of the kernel's input, not a draw.
     drawn = [(j, name) for j, name in enumerate(DRIVER_ORDER) if name in priors.drivers]
@@ -249,7 +251,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             paths={name: paths[:min(n, n_paths), s] for s, name in enumerate(SERIES)},
             copula_repair=copula.repair if copula else 0.0, timings=timings,
             streamed=writer is not None, observation_points=observe,
-            observed=None if observed is None else observed[:n], reduced=reduced)
+            observed=None if observed is None else observed[:n if per_draw else head],
+            reduced=reduced)
 
     checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
     start = 0
@@ -264,6 +267,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
         head_events[:] = merged.events
         head_binding[:] = merged.binding
         paths[:] = merged.paths
+        if observed is not None:
+            observed[:] = merged.observed
         counts[0].reshape(-1)[:] += merged.count_totals
         reduced.merge(merged.reduced)
         for name, seconds in merged.timings.items():
@@ -275,7 +280,10 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
         while start < draws:
             stop = min(start + chunk_size, checkpoint)
             chunk_paths = paths[start:min(stop, n_paths)] if start < n_paths else paths[:0]
-            chunk_observed = observed[start:stop] if observe is not None else None
+            # A counted run evaluates the points for its first (kept) draws only.
+            chunk_observed = (None if observe is None else observed[start:stop] if per_draw
+                              else observed[start:min(stop, kept)] if start < kept
+                              else observed[:0])
             if computed is not None:
                 output = next(computed)
                 matrix, chunk_events = output.drivers, output.events
@@ -377,9 +385,12 @@ def simulate_into(priors: PriorSet, seed: int, copula: Copula | None, t_rel: np.
                           paths.shape[0])
     timings["sampling"] = timings.get("sampling", 0.0) + tock - tick
     timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tock
-    if observe is not None:
+    if observe is not None and observed.shape[0]:
         tick = time.perf_counter()
-        observed[:] = observe.evaluate(matrix, clock, priors.as_of_year)
+        # Its first rows only in a counted run (the run's first draws); a draw's values do not
+        # depend on the others'.
+        rows = observed.shape[0]
+        observed[:] = observe.evaluate(matrix[:rows], clock[:rows], priors.as_of_year)
         timings["observed"] = timings.get("observed", 0.0) + time.perf_counter() - tick
 
 
@@ -444,7 +455,9 @@ def compute_chunk(task: ChunkTask, start: int, stop: int,
     counts = np.zeros((get_num_threads(), len(SERIES), t_rel.size * LogHistogram.n_bins),
                       dtype=np.int32)
     paths = np.empty((max(min(stop, task.n_paths) - start, 0), len(SERIES), t_rel.size))
-    observed = np.empty((n, len(task.observe))) if task.observe is not None else None
+    observed_rows = n if task.per_draw else paths.shape[0]
+    observed = (np.empty((observed_rows, len(task.observe))) if task.observe is not None
+                else None)
     timings: dict[str, float] = {}
     simulate_into(priors, task.seed, task.copula, t_rel, t_abs, start, stop, matrix, events,
                   binding, counts, paths, task.observe, observed, rows, task.chunk_size,
@@ -489,8 +502,9 @@ def merge_outputs(*outputs: ChunkOutput) -> ChunkOutput:
         return np.concatenate([getattr(o, name) for o in outputs])
 
     empty = np.zeros(0, dtype=np.int32)
+    observed = None if first.observed is None else joined("observed")
     return ChunkOutput(joined("drivers"), joined("events"), joined("binding"), empty, empty,
-                       joined("paths"), None, timings, reduced, totals)
+                       joined("paths"), observed, timings, reduced, totals)
 
 
 def _histogram_bins(output: ChunkOutput) -> int:

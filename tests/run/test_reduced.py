@@ -139,9 +139,13 @@ def test_a_counted_run_does_not_depend_on_the_chunk_size(priors, per_draw_and_co
 
 
 def test_merging_chunk_outputs_does_not_depend_on_grouping(priors):
+    from simcore.inputs.observations import load_observations
     from simcore.inputs.sampling import Copula
+    from simcore.run.observed import ObservationPoints
 
-    task = engine.ChunkTask(priors, 3, Copula.from_priors(priors), 150, None, 100,
+    points = ObservationPoints.for_priors(load_observations(ROOT / "data" / "observations.csv"),
+                                          priors)
+    task = engine.ChunkTask(priors, 3, Copula.from_priors(priors), 150, points, 100,
                             per_draw=False)
     chunks = [engine.compute_chunk(task, a, a + 100) for a in range(0, 400, 100)]
     flat = engine.merge_outputs(*chunks)
@@ -156,9 +160,9 @@ def test_merging_chunk_outputs_does_not_depend_on_grouping(priors):
         np.testing.assert_array_equal(merged.count_totals if merged is not whole else
                                       _dense(whole, flat.count_totals.size),
                                       flat.count_totals)
-        for field in ("drivers", "events", "binding", "paths"):
+        for field in ("drivers", "events", "binding", "paths", "observed"):
             np.testing.assert_array_equal(getattr(merged, field), getattr(flat, field))
-    assert flat.events.shape[0] == 150       # only the first n_paths draws, in order
+    assert flat.events.shape[0] == flat.observed.shape[0] == 150   # the first n_paths draws
     assert flat.count_totals.sum() == sum(int(c.count_values.sum()) for c in chunks) > 0
     # The inputs are left as they were: a lost merge is recomputed from them.
     again = engine.merge_outputs(*chunks)
@@ -171,8 +175,23 @@ def _dense(output, size: int) -> np.ndarray:
     return totals
 
 
-@pytest.mark.parametrize("option", ["--until-mcse=0.1", "--condition=data/observations.csv",
-                                    "--observations=data/observations.csv"])
+def test_a_counted_run_ranks_observations_among_its_first_draws(priors):
+    from simcore.analysis.scoring import observations_table
+    from simcore.inputs.observations import load_observations
+    from simcore.run.observed import ObservationPoints
+
+    points = ObservationPoints.for_priors(load_observations(ROOT / "data" / "observations.csv"),
+                                          priors)
+    counted = engine.run_forecast(priors, 5_000, 8, chunk_size=700, n_paths=1_500,
+                                  per_draw=False, observe=points)
+    first = engine.run_forecast(priors, 1_500, 8, chunk_size=700, n_paths=0, observe=points)
+    assert counted.observed.shape == (1_500, len(points)) and len(points) > 0
+    np.testing.assert_array_equal(counted.observed, first.observed)
+    # The same draws, so the same table: the first 1,500 of 5,000 are the run of 1,500.
+    assert observations_table(counted).equals(observations_table(first))
+
+
+@pytest.mark.parametrize("option", ["--until-mcse=0.1", "--condition=data/observations.csv"])
 def test_no_per_draw_refuses_what_needs_every_draw(tmp_path, option):
     out = tmp_path / "never"
     one_line_error(invoke("run", BASELINE, "--draws", 10, "--out", out, "--no-per-draw",
@@ -187,6 +206,7 @@ def test_a_counted_run_is_verified_drawn_reported_and_compared(tmp_path):
                        "--no-per-draw", "--out", out)
     assert done.returncode == 0, done.stderr
     assert "no per-draw groups kept" in done.stderr
+    assert "observations ranked among the first 4,000 draws" in done.stderr
     import json
 
     import h5py
@@ -208,9 +228,10 @@ def test_a_counted_run_is_verified_drawn_reported_and_compared(tmp_path):
     # Its seed comparison ranks the milestone from the counts, as a per-draw run from times.
     per_draw = tmp_path / "per_draw"
     done = run_simcore("run", BASELINE, "--draws", 4_000, "--chunk-size", 700, "--seed", 2,
-                       "--no-observations", "--no-charts", "--out", per_draw)
+                       "--no-charts", "--out", per_draw)
     assert done.returncode == 0, done.stderr
-    for name in ("events.csv", "binding.csv", "percentiles.csv", "outside_comparison.csv"):
+    for name in ("events.csv", "binding.csv", "percentiles.csv", "outside_comparison.csv",
+                 "observations.csv"):
         assert (out / name).read_bytes() == (per_draw / name).read_bytes(), name
     compared = run_simcore("compare", per_draw, out)
     assert compared.returncode == 0, compared.stderr
