@@ -176,9 +176,19 @@ def test_change_preview_fresh_save_and_the_cli_reproduces_the_page(server, brows
     # First a reweighted preview or the reason there is none, then the fresh run.
     _wait(browser, lambda: "preview: reweighted" in (_text(browser, "view-label") or "")
           or "no preview" in (_text(browser, "message") or ""), "a preview")
-    _wait(browser, lambda: (_text(browser, "view-label") or "").startswith(
-        f"fresh run of {DRAWS:,} draws"), "the fresh run")
-    fresh_answer = _text(browser, "answer")
+    # A drag can send the page several values, each starting a run: the answer to compare with
+    # later is the one that stays, the fresh run of the last value (under load an earlier
+    # value's fresh run was once read here, then replaced).
+    fresh_label = f"fresh run of {DRAWS:,} draws"
+    answers: list[str] = []
+
+    def settled_fresh_answer():
+        label = _text(browser, "view-label") or ""
+        answers.append(_text(browser, "answer") if label.startswith(fresh_label) else "")
+        time.sleep(1.5)
+        return len(answers) > 1 and answers[-1] and answers[-1] == answers[-2] and answers[-1]
+
+    fresh_answer = _wait(browser, settled_fresh_answer, "the fresh run, settled")
     assert fresh_answer != base_answer and _text(browser, "headline") != base_headline
     fresh_images = _settled_images(
         browser, lambda now: len(now) == len(base_images) >= 4
