@@ -416,8 +416,6 @@ def _forecast_and_write(priors, draws, seed, until_mcse, chunk_size, paths, out,
                 result = forecast(lambda k: progress.advance(task, k))
         else:
             result = forecast()
-        if per_draw == "zarr":
-            result.per_draw_store = "zarr"
         if per_draw != "netcdf" and not quiet:
             where = ("in per_draw.zarr" if per_draw == "zarr" else
                      "no per-draw groups kept (--no-per-draw)")

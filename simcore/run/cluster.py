@@ -157,6 +157,12 @@ def _quiet_logging(level: int = logging.ERROR) -> None:
     logging.getLogger("distributed").setLevel(level)
 
 
+def _chunk_rows(bounds: list[tuple[int, int]], source_draws: np.ndarray | None) -> list:
+    """Each chunk's draws of the seed's streams (None: its own positions)."""
+    return [None if source_draws is None else source_draws[start:stop]
+            for start, stop in bounds]
+
+
 def _same(shared):
     return shared
 
@@ -193,11 +199,9 @@ class ClusterChunks(ChunkSource):
 
     def outputs(self, task: ChunkTask, bounds: list[tuple[int, int]],
                 source_draws: np.ndarray | None) -> Generator[ChunkOutput, None, None]:
-        rows = [None if source_draws is None else source_draws[start:stop]
-                for start, stop in bounds]
         return self.in_order(compute_chunk, task,
-                             [(start, stop, chunk_rows)
-                              for (start, stop), chunk_rows in zip(bounds, rows, strict=True)],
+                             [(start, stop, rows) for (start, stop), rows
+                              in zip(bounds, _chunk_rows(bounds, source_draws), strict=True)],
                              name="chunk")
 
     def reduce(self, task: ChunkTask, bounds: list[tuple[int, int]],
@@ -212,8 +216,7 @@ class ClusterChunks(ChunkSource):
         window = 2 * self.threads
         tag = os.urandom(4).hex()
         held = client.submit(_same, task, pure=False, key=f"simcore-shared-{tag}")
-        rows = [None if source_draws is None else source_draws[start:stop]
-                for start, stop in bounds]
+        rows = _chunk_rows(bounds, source_draws)
         pending: list = []
         submitted = merges = taken = 0
         total = None
@@ -240,8 +243,8 @@ class ClusterChunks(ChunkSource):
                 merges += 1
                 for future in batch:
                     future.release()     # the merge task holds them until it has run
-                for start, stop in bounds[taken:taken + len(batch)]:
-                    if on_chunk is not None:
+                if on_chunk is not None:
+                    for start, stop in bounds[taken:taken + len(batch)]:
                         on_chunk(stop - start)
                 taken += len(batch)
             with _cluster_errors():

@@ -252,7 +252,7 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
             copula_repair=copula.repair if copula else 0.0, timings=timings,
             streamed=writer is not None, observation_points=observe,
             observed=None if observed is None else observed[:n if per_draw else head],
-            reduced=reduced)
+            reduced=reduced, per_draw_store=None if per_draw_store is None else "zarr")
 
     checkpoint = draws if until is None else min(draws, max(first_check or chunk_size, 1))
     start = 0
@@ -311,16 +311,8 @@ def run_forecast(priors: PriorSet, draws: int, seed: int, chunk_size: int = DEFA
                 if reduced is not None:
                     _keep_head(start, stop, kept, (matrix, chunk_events, chunk_binding),
                                (head_drivers, head_events, head_binding))
-                    if per_draw_store is not None:
-                        tick = time.perf_counter()
-                        zarrfile.write_chunk(per_draw_store, priors, start, matrix,
-                                             chunk_events, chunk_binding)
-                        timings["per_draw_store"] = timings.get("per_draw_store", 0.0) + (
-                            time.perf_counter() - tick)
-                    tick = time.perf_counter()
-                    reduced.add(chunk_events, chunk_binding)
-                    timings["counting"] = timings.get("counting", 0.0) + (
-                        time.perf_counter() - tick)
+                    _count_chunk(task, start, matrix, chunk_events, chunk_binding, reduced,
+                                 timings)
             chunk_number += 1
             if writer is not None:
                 _keep_head(start, stop, kept, (matrix, chunk_events),
@@ -465,15 +457,28 @@ def compute_chunk(task: ChunkTask, start: int, stop: int,
     total = counts.sum(axis=0, dtype=np.int64).ravel()
     reached = np.flatnonzero(total)
     reduced = None
-    if task.per_draw_store is not None:
-        zarrfile.write_chunk(Path(task.per_draw_store), priors, start, matrix, events, binding)
     if not task.per_draw:
         reduced = ReducedDraws(priors.as_of_year, float(t_abs[-1]))
-        reduced.add(events, binding)
+        _count_chunk(task, start, matrix, events, binding, reduced, timings)
         head = max(min(stop, task.n_paths) - start, 0)
         matrix, events, binding = matrix[:head].copy(), events[:head].copy(), binding[:head].copy()
     return ChunkOutput(matrix, events, binding, reached.astype(np.int32),
                        total[reached].astype(np.int32), paths, observed, timings, reduced)
+
+
+def _count_chunk(task: ChunkTask, start: int, matrix: np.ndarray, events: np.ndarray,
+                 binding: np.ndarray, reduced: ReducedDraws, timings: dict[str, float]) -> None:
+    """What a counted run keeps of a chunk, wherever the chunk is computed: its rows written
+    to the per-draw store (if the run has one), its events counted into ``reduced``."""
+    if task.per_draw_store is not None:
+        tick = time.perf_counter()
+        zarrfile.write_chunk(Path(task.per_draw_store), task.priors, start, matrix, events,
+                             binding)
+        timings["per_draw_store"] = timings.get("per_draw_store", 0.0) + (
+            time.perf_counter() - tick)
+    tick = time.perf_counter()
+    reduced.add(events, binding)
+    timings["counting"] = timings.get("counting", 0.0) + time.perf_counter() - tick
 
 
 def merge_outputs(*outputs: ChunkOutput) -> ChunkOutput:
@@ -481,14 +486,13 @@ def merge_outputs(*outputs: ChunkOutput) -> ChunkOutput:
     added, the head rows and paths of the first draws concatenated. Integer sums: the same
     result for any grouping, which is what lets a cluster merge them where they are made."""
     first = outputs[0]
-    dense = [o for o in outputs if o.count_totals is not None]
-    # A copy: a worker's inputs must stay as they are (a lost result is recomputed from them).
-    totals = dense[0].count_totals.copy() if dense else np.zeros(_histogram_bins(first),
-                                                                  dtype=np.int64)
+    # New arrays throughout: a worker's inputs must stay as they are (a lost result is
+    # recomputed from them).
+    totals = np.zeros(_histogram_bins(first), dtype=np.int64)
     for o in outputs:
         if o.count_totals is None:
             totals[o.count_bins] += o.count_values      # a chunk's bins are distinct
-        elif o is not dense[0]:
+        else:
             totals += o.count_totals
     reduced = copy.deepcopy(first.reduced)
     for other in outputs[1:]:

@@ -33,18 +33,28 @@ from .store import RUN_FILE, load_run
 _GRID_CACHE: dict[int, tuple[weakref.ref, np.ndarray]] = {}
 
 
+def _remembered(cache: dict, run: xr.DataTree, make):
+    """``make(run)``, computed once per run and kept while the run lives."""
+    key = id(run)
+    hit = cache.get(key)
+    if hit is not None and hit[0]() is run:
+        return hit[1]
+    value = make(run)
+    cache[key] = (weakref.ref(run, lambda _, k=key: cache.pop(k, None)), value)
+    return value
+
+
 def grid_times(run) -> np.ndarray:
     """The run's time grid (decimal years, read-only): a DataTree's (remembered per run while it
     lives) or a :class:`~simcore.stored.rundir.StoredRun`'s (from its percentile table)."""
     if not isinstance(run, xr.DataTree):
         return run.times
-    key = id(run)
-    hit = _GRID_CACHE.get(key)
-    if hit is not None and hit[0]() is run:
-        return hit[1]
+    return _remembered(_GRID_CACHE, run, _read_grid)
+
+
+def _read_grid(run: xr.DataTree) -> np.ndarray:
     times = np.array(run["trajectories"]["time"].values, dtype=float)
     times.flags.writeable = False
-    _GRID_CACHE[key] = (weakref.ref(run, lambda _, k=key: _GRID_CACHE.pop(k, None)), times)
     return times
 
 
@@ -83,10 +93,10 @@ _SLOTS_CACHE: dict[int, tuple[weakref.ref, EventSlots]] = {}
 
 def event_slots(run: xr.DataTree) -> EventSlots:
     """The event slots of a run without per-draw groups (remembered per run while it lives)."""
-    key = id(run)
-    hit = _SLOTS_CACHE.get(key)
-    if hit is not None and hit[0]() is run:
-        return hit[1]
+    return _remembered(_SLOTS_CACHE, run, _read_slots)
+
+
+def _read_slots(run: xr.DataTree) -> EventSlots:
     group = run[EVENT_SLOTS_GROUP]
     attrs = group.attrs
     slots = EventSlots(float(attrs["as_of"]), float(attrs["horizon"]), group.sizes["column"])
@@ -94,7 +104,6 @@ def event_slots(run: xr.DataTree) -> EventSlots:
     slots.at_as_of[:] = np.asarray(group["at_as_of"].values, dtype=np.int64)
     slots.finite[:] = np.asarray(group["finite"].values, dtype=np.int64)
     slots.n = int(attrs["draws"])
-    _SLOTS_CACHE[key] = (weakref.ref(run, lambda _, k=key: _SLOTS_CACHE.pop(k, None)), slots)
     return slots
 
 
@@ -202,7 +211,6 @@ def run_binding_by_year(run: xr.DataTree) -> tuple[np.ndarray, list[str], np.nda
     lookup = np.zeros(order[-1] - order[0] + 1, dtype=np.int64)
     lookup[np.asarray(order) - order[0]] = np.arange(len(order))
     label_index = lookup[np.subtract(np.asarray(codes_da.values), order[0], dtype=np.intp)]
-    years = year_ends(as_of_year(run), horizon_year(run))
     shares, reached = binding_by_year(events["novel_to_movie_possible"].values, label_index,
                                       len(order), years)
     return years, [names[c] for c in order], shares, reached
