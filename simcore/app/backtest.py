@@ -4,9 +4,12 @@ past origins.
 For each origin the priors are ``priors/backtest/<origin>.toml`` (it ``extends`` the baseline
 and overrides every entry whose source is dated after the origin with what was known then);
 its ``as_of`` must be the origin, and a source dated after it is an error (the look-ahead
-check, :func:`..inputs.lookahead.refuse_late_sources`). The run from the origin ranks every
+check, :func:`..inputs.lookahead.refuse_late_sources`), as is a source whose document the
+observations date only after the origin month (its own date was mistaken:
+:func:`..inputs.lookahead.refuse_documents_observed_later`). The run from the origin ranks every
 observation in its window like any run, and every observation dated after the origin is
-scored (:func:`..analysis.scoring.score_rows`: PIT, 50/80/90% coverage, CRPS on base-2 logs,
+scored, except the origin month's rows from documents its priors cite (known to them: compared
+at as_of) (:func:`..analysis.scoring.score_rows`: PIT, 50/80/90% coverage, CRPS on base-2 logs,
 log2 ratio to the median, Brier for events).
 
 The folder, written atomically: ``<origin>/`` a run directory per origin (``simcore verify``
@@ -27,7 +30,7 @@ from ..analysis.scoring import SCORE_COLUMNS, score_rows, summary_by_measure
 from ..base import csvfiles
 from ..base.errors import PriorError
 from ..faces.plots.backtest import backtest_chart
-from ..inputs.lookahead import refuse_late_sources
+from ..inputs.lookahead import refuse_documents_observed_later, refuse_late_sources
 from ..inputs.observations import load_observations
 from ..inputs.priors import load_priors
 from ..model import MODEL_DRIVERS
@@ -83,6 +86,8 @@ def run_backtest(origins: list[str], observations: Path, draws: int, seed: int, 
     bit for bit); by default here."""
     priors = {origin: origin_priors(origin, priors_dir) for origin in origins}
     table = load_observations(observations)
+    for prior_set in priors.values():
+        refuse_documents_observed_later(prior_set, table)
     store.check_run_dir(Path(out), force)
     runs = {}
     with computing or nullcontext() as chunks:

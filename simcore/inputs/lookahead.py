@@ -4,10 +4,13 @@ evidence, but the reader should know), an error in a back-test (it would be hind
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..base.errors import PriorError
 from .priors import PriorSet, decimal_year
+
+_GITHUB_FILE = re.compile(r"https://github\.com/([^/]+/[^/]+)/blob/[^/]+/(.+)")
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,41 @@ def refuse_late_sources(priors: PriorSet) -> None:
                          f"{first.title!r} is dated {first.date}, after as_of "
                          f"{priors.meta.as_of}: a back-test may use only what was known then "
                          f"({len(late)} such source{'s' if len(late) > 1 else ''})")
+
+
+def source_document(url: str) -> str:
+    """The document a source URL points to: a GitHub file at any commit or branch is one
+    document (a prior may cite ``blob/main`` where an observation pins a commit)."""
+    github = _GITHUB_FILE.match(url)
+    return f"github:{github[1].lower()}/{github[2]}" if github else url
+
+
+def cited_documents(priors: PriorSet) -> frozenset[str]:
+    """Every document the prior set's entries cite."""
+    return frozenset(source_document(source.url) for driver in priors.drivers.values()
+                     for source in driver.text.sources)
+
+
+def documents_observed_later(priors: PriorSet, observations) -> list[LateSource]:
+    """Sources whose document the observations date only after the as_of month: a source's own
+    date can be mistaken (a repository page cited as of its month may have published its
+    figures later); an observation is dated by when its figure first appeared."""
+    first: dict[str, str] = {}
+    for row in observations:
+        key = source_document(row.source_url)
+        first[key] = min(first.get(key, row.date), row.date)
+    month = priors.meta.as_of[:7]
+    return [LateSource(driver.defined_in, name, source.title, first[key])
+            for name, driver in priors.drivers.items() for source in driver.text.sources
+            if (key := source_document(source.url)) in first and first[key][:7] > month]
+
+
+def refuse_documents_observed_later(priors: PriorSet, observations) -> None:
+    """A back-test's rule, as :func:`refuse_late_sources` for the observations' dates."""
+    late = documents_observed_later(priors, observations)
+    if late:
+        first = late[0]
+        raise PriorError(first.file, f"drivers.{first.driver}", "sources",
+                         f"{first.title!r}: the observations date its figures from "
+                         f"{first.date}, after as_of {priors.meta.as_of}: a back-test may use "
+                         f"only what was known then")

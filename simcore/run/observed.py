@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..inputs.lookahead import cited_documents, source_document
 from ..inputs.observations import Observation
 from ..inputs.priors import time_grid
 from ..model import DRIVER_ORDER, N_BINDING_COLUMNS, N_EVENT_COLUMNS, REQUIREMENTS, SERIES, spec
@@ -43,14 +44,19 @@ class Scored:
     as_of: bool          # compared with the as-of value (dated before as_of)
 
 
-def scored(observations, as_of_year: float, horizon_year: float) -> list[Scored]:
-    """The observations a run over [as_of_year, horizon_year] ranks, in file order."""
+def scored(observations, as_of_year: float, horizon_year: float, as_of_month: str = "",
+           cited: frozenset[str] = frozenset()) -> list[Scored]:
+    """The observations a run over [as_of_year, horizon_year] ranks, in file order. A row of
+    the as_of month from a document the priors cite (``cited``) was known to them: it is
+    compared with the as-of value, not ranked as a forecast."""
     chosen = []
     for obs in observations:
         if not obs.modelled:
             continue
         year = obs.year
-        if as_of_year - AS_OF_WINDOW <= year <= as_of_year:
+        known = (obs.date[:7] == as_of_month
+                 and source_document(obs.source_url) in cited)
+        if as_of_year - AS_OF_WINDOW <= year <= as_of_year or known:
             chosen.append(Scored(obs, 0.0, True))
         elif as_of_year < year <= horizon_year and obs.measure.kind != "driver":
             chosen.append(Scored(obs, year - as_of_year, False))
@@ -94,7 +100,8 @@ class ObservationPoints:
     def for_priors(cls, observations, priors) -> ObservationPoints:
         """The points a run of ``priors`` scores among ``observations``."""
         grid = time_grid(priors)
-        chosen = scored(observations, priors.as_of_year, priors.as_of_year + grid[-1])
+        chosen = scored(observations, priors.as_of_year, priors.as_of_year + grid[-1],
+                        priors.meta.as_of[:7], cited_documents(priors))
         return cls.for_run(chosen, grid, getattr(observations, "contents", None))
 
     def dataset(self, observed: np.ndarray):

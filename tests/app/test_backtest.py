@@ -4,6 +4,7 @@ stored, its summary is the mean of its rows, and each origin's run verifies bit 
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -24,16 +25,23 @@ ROOT = Path(__file__).resolve().parents[2]
 OBSERVATIONS = ROOT / "data" / "observations.csv"
 
 
-def backtest_priors(folder: Path, origin: str, source_date: str | None = None) -> Path:
+def backtest_priors(folder: Path, origin: str, source_date: str | None = None,
+                    real_urls: bool = False) -> Path:
     """``folder/priors/backtest/<origin>.toml``: the baseline from ``origin``. With
-    ``source_date`` every source of the copy is re-dated to it: a synthetic prior set that
-    passes the look-ahead check (the machinery under test, not a forecast)."""
+    ``source_date`` every source of the copy is re-dated to it and (unless ``real_urls``) points
+    to a document of its own: a synthetic prior set that passes the look-ahead checks (the
+    machinery under test, not a forecast)."""
     priors = folder / "priors"
     (priors / "backtest").mkdir(parents=True)
     text = (ROOT / "priors" / "baseline.toml").read_text()
     text = text.replace('as_of = "2026-11"', f'as_of = "{origin}"', 1)
     if source_date is not None:
         text = re.sub(r'^date = "[^"]*"', f'date = "{source_date}"', text, flags=re.M)
+        if not real_urls:
+            urls = itertools.count()
+            text = re.sub(r'^url = "[^"]*"',
+                          lambda _: f'url = "https://example.org/synthetic/{next(urls)}"',
+                          text, flags=re.M)
     (priors / "backtest" / f"{origin}.toml").write_text(text)
     return priors / "backtest"
 
@@ -44,6 +52,16 @@ def test_a_source_dated_after_the_origin_fails_the_backtest(tmp_path):
     result = invoke("backtest", "--origin", "2024-06", "--priors-dir", priors_dir, "--draws", 200,
                     "--out", out, "--no-charts")
     assert_rejected(result, out, "2024-06.toml", "sources", "after as_of 2024-06")
+
+
+def test_a_source_the_observations_date_after_the_origin_fails_the_backtest(tmp_path):
+    # Its own date says 2025-01; the observations date LightX2V's benchmark page from July 2025.
+    priors_dir = backtest_priors(tmp_path, "2025-06", source_date="2025-01", real_urls=True)
+    out = tmp_path / "bt"
+    result = invoke("backtest", "--origin", "2025-06", "--priors-dir", priors_dir, "--draws", 200,
+                    "--out", out, "--no-charts", "--observations", OBSERVATIONS)
+    assert_rejected(result, out, "2025-06.toml", "sources", "the observations date its figures",
+                    "after as_of 2025-06")
 
 
 def test_an_origin_file_with_another_as_of_is_rejected(tmp_path):
@@ -103,6 +121,9 @@ def test_the_summary_is_the_mean_of_the_scores(backtest_run):
         if group["pit"].notna().any():
             assert row["coverage_80"] == pytest.approx(group["in_80"].astype(float).mean())
             assert row["bias_pit"] == pytest.approx(group["pit"].median() - 0.5)
+            assert row["above_median"] == (group["pit"] > 0.5).sum()
+            assert row["below_median"] == (group["pit"] < 0.5).sum()
+            assert row["above_median"] + row["below_median"] <= row["n"]
     assert (backtest_run / "backtest.png").stat().st_size > 10_000
 
 

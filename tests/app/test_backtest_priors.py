@@ -12,7 +12,8 @@ import pytest
 from clichecks import invoke
 
 from simcore.app.backtest import BACKTEST_PRIORS, origin_priors
-from simcore.inputs.lookahead import late_sources
+from simcore.inputs.lookahead import documents_observed_later, late_sources
+from simcore.inputs.observations import load_observations
 from simcore.inputs.priors import decimal_year, load_priors
 from simcore.model import MODEL_DRIVERS
 
@@ -43,6 +44,12 @@ def test_a_shipped_file_overrides_every_entry_the_baseline_dates_after_its_origi
     overridden = {name for name, driver in priors.drivers.items()
                   if Path(driver.defined_in).name == f"{origin}.toml"}
     assert late and late <= overridden, sorted(late - overridden)
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_an_origin_file_cites_no_document_the_observations_date_after_its_origin(origin):
+    observations = load_observations(ROOT / "data" / "observations.csv")
+    assert documents_observed_later(origin_priors(origin, SHIPPED), observations) == []
 
 
 def test_backtest_runs_from_the_cli_on_a_shipped_file(tmp_path, monkeypatch):

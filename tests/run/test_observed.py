@@ -50,3 +50,16 @@ def test_observed_values_are_bit_identical_for_any_chunk_size_and_equal_the_mode
                 + t_agent / drivers["agent_doubling_years"])
     no_stall = (drivers["stall_occurs"] < 0.5) | (drivers["stall_start_years"] > t_agent)
     np.testing.assert_allclose(result.observed[no_stall, agent], expected[no_stall], rtol=1e-9)
+
+
+def test_a_row_of_the_as_of_month_from_a_cited_document_is_compared_at_as_of():
+    priors = load_priors(BASELINE)   # as_of 2026-11
+    cited = next(iter(priors.drivers["gpu_usd_per_hour"].text.sources)).url
+    rows = parse(table(
+        {**GOOD, "id": "cited", "date": "2026-11-20", "source_url": cited},
+        {**GOOD, "id": "other", "date": "2026-11-20"},
+        {**GOOD, "id": "later", "date": "2026-12-02", "source_url": cited}), "obs.csv")
+    chosen = {s.observation.id: s for s in ObservationPoints.for_priors(rows, priors).scored}
+    assert chosen["cited"].as_of and chosen["cited"].t == 0.0
+    assert not chosen["other"].as_of and chosen["other"].t > 0
+    assert not chosen["later"].as_of and chosen["later"].t > chosen["other"].t
