@@ -167,8 +167,9 @@ SCORE_COLUMNS = ("id", "measures", "profile", "date", "lead_years", "quality", "
 
 def summary_by_measure(scores: pd.DataFrame) -> pd.DataFrame:
     """Per measure and profile: how many observations, mean coverage of each band (nominal
-    0.5/0.8/0.9), mean PIT, bias (median PIT - 0.5; mean log2 ratio observed / median), mean
-    CRPS (doublings), mean Brier score."""
+    0.5/0.8/0.9), mean PIT, bias (median PIT - 0.5; mean log2 ratio observed / median), how
+    many observations fell above and below the median (all on one side is a warning sign even
+    inside the bands), mean CRPS (doublings), mean Brier score."""
     rows = []
     for (measure, profile), group in scores.groupby(["measures", "profile"], sort=True):
         row = {"measures": measure, "profile": profile, "n": len(group)}
@@ -177,10 +178,14 @@ def summary_by_measure(scores: pd.DataFrame) -> pd.DataFrame:
                        coverage_80=group["in_80"].astype(float).mean(),
                        coverage_90=group["in_90"].astype(float).mean(),
                        mean_pit=group["pit"].mean(), bias_pit=group["pit"].median() - 0.5,
-                       bias_log2=group["log2_ratio"].mean(), crps=group["crps"].mean())
+                       bias_log2=group["log2_ratio"].mean(),
+                       above_median=int((group["pit"] > 0.5).sum()),
+                       below_median=int((group["pit"] < 0.5).sum()), crps=group["crps"].mean())
         if group["brier"].notna().any():
             row["brier"] = group["brier"].mean()
         rows.append(row)
-    return pd.DataFrame(rows, columns=["measures", "profile", "n", "coverage_50", "coverage_80",
-                                       "coverage_90", "mean_pit", "bias_pit", "bias_log2",
-                                       "crps", "brier"])
+    frame = pd.DataFrame(rows, columns=["measures", "profile", "n", "coverage_50",
+                                        "coverage_80", "coverage_90", "mean_pit", "bias_pit",
+                                        "bias_log2", "above_median", "below_median", "crps",
+                                        "brier"])
+    return frame.astype({"above_median": "Int64", "below_median": "Int64"})

@@ -85,8 +85,8 @@ def _backtest(run: StoredRun) -> tuple[list[Table], list[Chart], list[str]]:
     origin = run.path.name
     mine = summary[summary["origin"].astype(str).isin([origin, "all"])]
     wanted = [c for c in ("origin", "measures", "profile", "n", "coverage_50", "coverage_80",
-                          "coverage_90", "mean_pit", "bias_pit", "bias_log2", "crps",
-                          "brier") if c in mine.columns]
+                          "coverage_90", "mean_pit", "bias_pit", "bias_log2", "above_median",
+                          "below_median", "crps", "brier") if c in mine.columns]
     rows = [[_cell(row[c]) for c in wanted] for _, row in mine[wanted].iterrows()]
     tables = [Table(wanted, rows, caption=f"Back-test scores: this origin ({origin}) and all "
                                           "origins (scores_summary.csv)",
@@ -102,7 +102,8 @@ def _backtest(run: StoredRun) -> tuple[list[Table], list[Chart], list[str]]:
     notes = [f"This run is the {origin} origin of the back-test in {folder.name}/: its priors "
              "use only sources dated up to the origin, and every observation dated after it "
              "is scored. Coverage near the nominal 0.5/0.8/0.9 and a mean PIT near 0.5 mean "
-             "calibrated bands; bias_log2 is the mean log2 ratio observed/median."]
+             "calibrated bands; bias_log2 is the mean log2 ratio observed/median, and "
+             "above_median / below_median count the observations on each side of it."]
     return tables, charts, notes
 
 

@@ -85,3 +85,50 @@ def test_measures_cover_outputs_levels_events_and_drivers():
     assert MEASURES["novel_to_movie_possible"].kind == "event"
     assert MEASURES["gpu_usd_per_hour"].kind == "driver"
     assert len(PROFILES) == 2
+
+
+# The open-path records (data/README.md, rules 4, 5 and 7): the lowest open-model compute and
+# the highest gaming-PC rate known at a date. A record is scored at fixed half-year ends, never
+# at the dates it is broken, whose choice depends on the values.
+HALF_YEAR_ENDS = ["2024-06-30", "2024-12-31", "2025-06-30", "2025-12-31", "2026-06-30"]
+OPEN_PATH_RECORDS = {
+    "open-compute": ("open_compute_per_video_second", "", min),
+    "gaming-pc": ("free_video_seconds_per_day", "gaming_pc", max),
+}
+
+
+def _open_path_rows(rows, measures: str, profile: str) -> tuple[list, list]:
+    """(rows that qualify under rules 2-5, the standing-record rows) of one record series."""
+    was = f"was {measures};"
+    qualifying = [r for r in rows if r.profile == profile and r.value is not None
+                  and ((r.note.startswith("record-date row") and was in r.note)
+                       or ("not the record at its date" in r.note and r.unit ==
+                           MEASURES[measures].unit))]
+    standing = [r for r in rows if r.measures == measures and r.profile == profile
+                and r.id.endswith("standing-record-" + _series_tag(measures))]
+    return qualifying, standing
+
+
+def _series_tag(measures: str) -> str:
+    return next(tag for tag, (m, _, _) in OPEN_PATH_RECORDS.items() if m == measures)
+
+
+@pytest.mark.parametrize("tag", sorted(OPEN_PATH_RECORDS))
+def test_open_path_records_are_scored_at_every_half_year_end_as_the_standing_record(tag):
+    measures, profile, best = OPEN_PATH_RECORDS[tag]
+    rows = load_observations(ROOT / "data" / "observations.csv")
+    qualifying, standing = _open_path_rows(rows, measures, profile)
+    assert qualifying and standing
+    scored = [r for r in rows if r.measures == measures and r.profile == profile]
+    assert scored == standing, "a record of the open path is scored only as a standing record"
+    expected = {}
+    for end in HALF_YEAR_ENDS:
+        known = [r.value for r in qualifying if r.date <= end]
+        if known:
+            expected[end] = best(known)
+    assert {r.date: r.value for r in standing} == expected
+    by_id = {r.id: r for r in rows}
+    for row in standing:
+        record = by_id[row.note.split("record row ")[1].split(",")[0]]
+        assert record.value == row.value and record.date <= row.date
+        assert record.source_url == row.source_url
