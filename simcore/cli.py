@@ -613,14 +613,17 @@ def backtest(origins, observations, draws, seed, chunk_size, out, priors_dir, fo
     observation: PIT, 50/80/90% coverage, CRPS, Brier, bias per output."""
     with _user_command(f"{draws:,} draws per origin; use fewer --draws",
                        published("no back-test folder was written", "the back-test was")):
+        import pandas as pd
+
         from .app.backtest import run_backtest
         from .run.engine import DEFAULT_CHUNK_SIZE
         _, summary = run_backtest(list(dict.fromkeys(origins)), observations, draws, seed, out,
                                   force, with_charts=not no_charts, priors_dir=priors_dir,
                                   chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
                                   computing=_chunk_source(engine, scheduler))
-    click.echo(summary.to_string(index=False, float_format=lambda v: f"{v:.2f}",
-                                 line_width=200))
+    shown = summary.map(lambda v: "" if pd.isna(v) else f"{v:.2f}" if isinstance(v, float)
+                        else str(v))
+    click.echo(shown.to_string(index=False, line_width=200))
     click.echo(f"\nback-test written to {out}")
 
 

@@ -100,10 +100,11 @@ def _backtest(run: StoredRun) -> tuple[list[Table], list[Chart], list[str]]:
     except (OSError, contained.UnsafeEntry):
         pass
     notes = [f"This run is the {origin} origin of the back-test in {folder.name}/: its priors "
-             "use only sources dated up to the origin, and every observation dated after it "
-             "is scored. Coverage near the nominal 0.5/0.8/0.9 and a mean PIT near 0.5 mean "
-             "calibrated bands; bias_log2 is the mean log2 ratio observed/median, and "
-             "above_median / below_median count the observations on each side of it."]
+             "use only sources dated up to the origin, and every observation dated after the "
+             "origin month is scored. Coverage near the nominal 0.5/0.8/0.9 and a mean PIT "
+             "near 0.5 mean calibrated bands; bias_log2 is the mean log2 ratio "
+             "observed/median, and above_median / below_median count the observations on "
+             "each side of it."]
     return tables, charts, notes
 
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..base.errors import PriorError
-from .priors import PriorSet, decimal_year
+from .priors import PriorSet, known_at
 
-_GITHUB_FILE = re.compile(r"https://github\.com/([^/]+/[^/]+)/blob/[^/]+/(.+)")
+# A file in a GitHub repository at a commit or branch (a one-segment name: a branch whose name
+# holds a slash is read as branch and folder), on github.com or as raw content.
+_GITHUB_FILE = re.compile(r"github\.com/([^/]+)/([^/]+)/(?:blob|tree|raw)/[^/]+/(.+)"
+                          r"|raw\.githubusercontent\.com/([^/]+)/([^/]+)/[^/]+/(.+)")
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|html|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?")
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,9 @@ class LateSource:
 
 def late_sources(priors: PriorSet) -> list[LateSource]:
     """Every source of every driver dated after the prior set's as_of, in driver order."""
-    as_of = priors.as_of_year
     return [LateSource(driver.defined_in, name, source.title, source.date)
             for name, driver in priors.drivers.items() for source in driver.text.sources
-            if decimal_year(source.date) > as_of]
+            if not known_at(source.date, priors.meta.as_of)]
 
 
 def refuse_late_sources(priors: PriorSet) -> None:
@@ -45,30 +49,35 @@ def refuse_late_sources(priors: PriorSet) -> None:
 
 
 def source_document(url: str) -> str:
-    """The document a source URL points to: a GitHub file at any commit or branch is one
-    document (a prior may cite ``blob/main`` where an observation pins a commit)."""
-    github = _GITHUB_FILE.match(url)
-    return f"github:{github[1].lower()}/{github[2]}" if github else url
-
-
-def cited_documents(priors: PriorSet) -> frozenset[str]:
-    """Every document the prior set's entries cite."""
-    return frozenset(source_document(source.url) for driver in priors.drivers.values()
-                     for source in driver.text.sources)
+    """The document a source URL points to, whatever the form of the address: scheme, ``www.``,
+    host case, a trailing slash and a fragment do not matter; a GitHub file at any commit or
+    branch, shown or raw, is one document (a prior may cite ``blob/main`` where an
+    observation pins a commit); an arXiv paper is one document in any version or format."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    where = f"{host}{parts.path}".rstrip("/")
+    if github := _GITHUB_FILE.fullmatch(where):
+        owner, repo, path = github.groups()[:3] if github[1] else github.groups()[3:]
+        return f"github:{owner.lower()}/{repo.lower()}/{path}"
+    if arxiv := _ARXIV.fullmatch(where):
+        return f"arxiv:{arxiv[1]}"
+    return where + (f"?{parts.query}" if parts.query else "")
 
 
 def documents_observed_later(priors: PriorSet, observations) -> list[LateSource]:
-    """Sources whose document the observations date only after the as_of month: a source's own
-    date can be mistaken (a repository page cited as of its month may have published its
-    figures later); an observation is dated by when its figure first appeared."""
+    """Sources whose document no observation shows known at as_of: a source's own date can be
+    mistaken (a repository page cited as of its month may have published its figures later),
+    while each row is dated by when its figure became public: a benchmark's the day it was
+    published, a product's offer the day it held (a later guide may report it; the row's
+    source_date says when, and the fact was public before)."""
     first: dict[str, str] = {}
     for row in observations:
         key = source_document(row.source_url)
         first[key] = min(first.get(key, row.date), row.date)
-    month = priors.meta.as_of[:7]
     return [LateSource(driver.defined_in, name, source.title, first[key])
             for name, driver in priors.drivers.items() for source in driver.text.sources
-            if (key := source_document(source.url)) in first and first[key][:7] > month]
+            if (key := source_document(source.url)) in first
+            and not known_at(first[key], priors.meta.as_of)]
 
 
 def refuse_documents_observed_later(priors: PriorSet, observations) -> None:
@@ -77,6 +86,6 @@ def refuse_documents_observed_later(priors: PriorSet, observations) -> None:
     if late:
         first = late[0]
         raise PriorError(first.file, f"drivers.{first.driver}", "sources",
-                         f"{first.title!r}: the observations date its figures from "
+                         f"{first.title!r}: the observations show it known from "
                          f"{first.date}, after as_of {priors.meta.as_of}: a back-test may use "
                          f"only what was known then")

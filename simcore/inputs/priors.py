@@ -138,6 +138,13 @@ def decimal_year(as_of: str) -> float:
     return date.year + (date - start).days / length
 
 
+def known_at(date: str, as_of: str) -> bool:
+    """Whether what is dated ``date`` was known at ``as_of``: on or before it, an as_of of a
+    month (or a year) covering all of it ('2025-06-12' is known at '2025-06', not at
+    '2025-06-10'). Both are ISO dates of year, month or day precision."""
+    return date[:len(as_of)] <= as_of
+
+
 _TOML_TYPE_WORDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
                     list: "an array", dict: "a table", dt.datetime: "a date-time",
                     dt.date: "a date", dt.time: "a time"}

@@ -3,8 +3,9 @@ observations in its own predictive distribution (PIT), to condition on them and 
 
 Which observations a run scores (:func:`scored`): every modelled row dated inside the run's
 window (after ``as_of``, up to the horizon) at its own date, and every row dated in the
-``AS_OF_WINDOW`` (half a year) before ``as_of`` against the run's as-of value (t = 0; a run
-claims to know the present, and the model is not defined before ``as_of``). Drivers are scored
+``AS_OF_WINDOW`` (half a year) before ``as_of``, or in as_of's own month when as_of is a month,
+against the run's as-of value (t = 0; a run claims to know the present, and the model is not
+defined before ``as_of``). Drivers are scored
 only at as_of (a driver is a value at as_of); events by their per-draw times.
 
 How the values are computed: in the engine's pass, chunk by chunk, from the same driver matrix
@@ -23,9 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..inputs.lookahead import cited_documents, source_document
 from ..inputs.observations import Observation
-from ..inputs.priors import time_grid
+from ..inputs.priors import decimal_year, known_at, time_grid
 from ..model import DRIVER_ORDER, N_BINDING_COLUMNS, N_EVENT_COLUMNS, REQUIREMENTS, SERIES, spec
 
 # Observations dated up to this many years before as_of are compared with the as-of value:
@@ -44,19 +44,17 @@ class Scored:
     as_of: bool          # compared with the as-of value (dated before as_of)
 
 
-def scored(observations, as_of_year: float, horizon_year: float, as_of_month: str = "",
-           cited: frozenset[str] = frozenset()) -> list[Scored]:
-    """The observations a run over [as_of_year, horizon_year] ranks, in file order. A row of
-    the as_of month from a document the priors cite (``cited``) was known to them: it is
-    compared with the as-of value, not ranked as a forecast."""
+def scored(observations, as_of: str, horizon_year: float) -> list[Scored]:
+    """The observations a run from ``as_of`` up to ``horizon_year`` ranks, in file order. A row
+    known at as_of (an as_of month covers all of it, :func:`..inputs.priors.known_at`) is
+    compared with the as-of value: the priors could know it."""
+    as_of_year = decimal_year(as_of)
     chosen = []
     for obs in observations:
         if not obs.modelled:
             continue
         year = obs.year
-        known = (obs.date[:7] == as_of_month
-                 and source_document(obs.source_url) in cited)
-        if as_of_year - AS_OF_WINDOW <= year <= as_of_year or known:
+        if as_of_year - AS_OF_WINDOW <= year and known_at(obs.date, as_of):
             chosen.append(Scored(obs, 0.0, True))
         elif as_of_year < year <= horizon_year and obs.measure.kind != "driver":
             chosen.append(Scored(obs, year - as_of_year, False))
@@ -100,8 +98,7 @@ class ObservationPoints:
     def for_priors(cls, observations, priors) -> ObservationPoints:
         """The points a run of ``priors`` scores among ``observations``."""
         grid = time_grid(priors)
-        chosen = scored(observations, priors.as_of_year, priors.as_of_year + grid[-1],
-                        priors.meta.as_of[:7], cited_documents(priors))
+        chosen = scored(observations, priors.meta.as_of, priors.as_of_year + grid[-1])
         return cls.for_run(chosen, grid, getattr(observations, "contents", None))
 
     def dataset(self, observed: np.ndarray):

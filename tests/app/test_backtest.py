@@ -26,22 +26,22 @@ OBSERVATIONS = ROOT / "data" / "observations.csv"
 
 
 def backtest_priors(folder: Path, origin: str, source_date: str | None = None,
-                    real_urls: bool = False) -> Path:
+                    keep_url: str = "") -> Path:
     """``folder/priors/backtest/<origin>.toml``: the baseline from ``origin``. With
-    ``source_date`` every source of the copy is re-dated to it and (unless ``real_urls``) points
-    to a document of its own: a synthetic prior set that passes the look-ahead checks (the
-    machinery under test, not a forecast)."""
+    ``source_date`` every source of the copy is re-dated to it and points to a document of its
+    own (but those whose URL holds ``keep_url``): a synthetic prior set that passes the
+    look-ahead checks (the machinery under test, not a forecast)."""
     priors = folder / "priors"
     (priors / "backtest").mkdir(parents=True)
     text = (ROOT / "priors" / "baseline.toml").read_text()
     text = text.replace('as_of = "2026-11"', f'as_of = "{origin}"', 1)
     if source_date is not None:
         text = re.sub(r'^date = "[^"]*"', f'date = "{source_date}"', text, flags=re.M)
-        if not real_urls:
-            urls = itertools.count()
-            text = re.sub(r'^url = "[^"]*"',
-                          lambda _: f'url = "https://example.org/synthetic/{next(urls)}"',
-                          text, flags=re.M)
+        urls = itertools.count()
+        text = re.sub(r'^url = "[^"]*"',
+                      lambda m: m[0] if keep_url and keep_url in m[0]
+                      else f'url = "https://example.org/synthetic/{next(urls)}"',
+                      text, flags=re.M)
     (priors / "backtest" / f"{origin}.toml").write_text(text)
     return priors / "backtest"
 
@@ -56,12 +56,12 @@ def test_a_source_dated_after_the_origin_fails_the_backtest(tmp_path):
 
 def test_a_source_the_observations_date_after_the_origin_fails_the_backtest(tmp_path):
     # Its own date says 2025-01; the observations date LightX2V's benchmark page from July 2025.
-    priors_dir = backtest_priors(tmp_path, "2025-06", source_date="2025-01", real_urls=True)
+    priors_dir = backtest_priors(tmp_path, "2025-06", source_date="2025-01", keep_url="LightX2V")
     out = tmp_path / "bt"
     result = invoke("backtest", "--origin", "2025-06", "--priors-dir", priors_dir, "--draws", 200,
                     "--out", out, "--no-charts", "--observations", OBSERVATIONS)
-    assert_rejected(result, out, "2025-06.toml", "sources", "the observations date its figures",
-                    "after as_of 2025-06")
+    assert_rejected(result, out, "2025-06.toml", "sources", "LightX2V",
+                    "the observations show it known from 2025-07", "after as_of 2025-06")
 
 
 def test_an_origin_file_with_another_as_of_is_rejected(tmp_path):

@@ -52,14 +52,15 @@ def test_observed_values_are_bit_identical_for_any_chunk_size_and_equal_the_mode
     np.testing.assert_allclose(result.observed[no_stall, agent], expected[no_stall], rtol=1e-9)
 
 
-def test_a_row_of_the_as_of_month_from_a_cited_document_is_compared_at_as_of():
-    priors = load_priors(BASELINE)   # as_of 2026-11
-    cited = next(iter(priors.drivers["gpu_usd_per_hour"].text.sources)).url
+def test_a_row_of_the_as_of_month_is_compared_at_as_of_and_a_later_one_ranked():
+    priors = load_priors(BASELINE)   # as_of 2026-11: the month covers its days
     rows = parse(table(
-        {**GOOD, "id": "cited", "date": "2026-11-20", "source_url": cited},
-        {**GOOD, "id": "other", "date": "2026-11-20"},
-        {**GOOD, "id": "later", "date": "2026-12-02", "source_url": cited}), "obs.csv")
+        {**GOOD, "id": "month", "date": "2026-11"},
+        {**GOOD, "id": "day", "date": "2026-11-30"},
+        {**GOOD, "id": "next", "date": "2026-12-01"},
+        {**GOOD, "id": "old", "date": "2026-06-01"},
+        {**GOOD, "id": "older", "date": "2026-04-30"}), "obs.csv")
     chosen = {s.observation.id: s for s in ObservationPoints.for_priors(rows, priors).scored}
-    assert chosen["cited"].as_of and chosen["cited"].t == 0.0
-    assert not chosen["other"].as_of and chosen["other"].t > 0
-    assert not chosen["later"].as_of and chosen["later"].t > chosen["other"].t
+    assert chosen["month"].as_of and chosen["day"].as_of and chosen["day"].t == 0.0
+    assert not chosen["next"].as_of and chosen["next"].t > 0
+    assert chosen["old"].as_of and "older" not in chosen
