@@ -26,7 +26,7 @@ import numpy as np
 from ..base.errors import SimcoreError
 from ..model import spec
 from .observations import NoiseModel, Observation, on_model_scale
-from .priors import decimal_year
+from .priors import decimal_year, known_at
 
 DEFAULT_RESAMPLES = 2000
 _IRLS_STEPS = 50
@@ -93,7 +93,8 @@ def fit_trend(observations, measure: str, until: str, noise: NoiseModel, seed: i
     end = decimal_year(until)
     rows = tuple(o for o in observations
                  if o.measures == measure and (o.profile or "") == profile
-                 and o.year <= end and o.source_year <= end and o.centre is not None)
+                 and known_at(o.date, until) and known_at(o.source_date, until)
+                 and o.centre is not None)
     if len(rows) < 3:
         raise SimcoreError(f"fit {measure}: {len(rows)} observation(s) dated (and published) "
                            f"up to {until}; at least 3 are needed")

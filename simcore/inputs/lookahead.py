@@ -13,8 +13,9 @@ from .priors import PriorSet, known_at
 
 # A file in a GitHub repository at a commit or branch (a one-segment name: a branch whose name
 # holds a slash is read as branch and folder), on github.com or as raw content.
-_GITHUB_FILE = re.compile(r"github\.com/([^/]+)/([^/]+)/(?:blob|tree|raw)/[^/]+/(.+)"
-                          r"|raw\.githubusercontent\.com/([^/]+)/([^/]+)/[^/]+/(.+)")
+_REF = r"(?:refs/heads/)?[^/]+"
+_GITHUB_FILE = re.compile(rf"github\.com/([^/]+)/([^/]+)/(?:blob|tree|raw)/{_REF}/(.+)"
+                          rf"|raw\.githubusercontent\.com/([^/]+)/([^/]+)/{_REF}/(.+)")
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|html|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?")
 
 
@@ -54,7 +55,7 @@ def source_document(url: str) -> str:
     branch, shown or raw, is one document (a prior may cite ``blob/main`` where an
     observation pins a commit); an arXiv paper is one document in any version or format."""
     parts = urlsplit(url.strip())
-    host = parts.netloc.lower().removeprefix("www.")
+    host = (parts.hostname or "").removeprefix("www.").removeprefix("export.")
     where = f"{host}{parts.path}".rstrip("/")
     if github := _GITHUB_FILE.fullmatch(where):
         owner, repo, path = github.groups()[:3] if github[1] else github.groups()[3:]
@@ -66,14 +67,15 @@ def source_document(url: str) -> str:
 
 def documents_observed_later(priors: PriorSet, observations) -> list[LateSource]:
     """Sources whose document no observation shows known at as_of: a source's own date can be
-    mistaken (a repository page cited as of its month may have published its figures later),
-    while each row is dated by when its figure became public: a benchmark's the day it was
-    published, a product's offer the day it held (a later guide may report it; the row's
-    source_date says when, and the fact was public before)."""
+    mistaken (a repository page cited as of its month may have published its figures later, a
+    guide may be dated by the offer it reports), while each row says when its figure and its
+    source were out (a document is known from the earliest row's later of the two, as
+    ``simcore fit`` takes rows "dated and published" by its date)."""
     first: dict[str, str] = {}
     for row in observations:
         key = source_document(row.source_url)
-        first[key] = min(first.get(key, row.date), row.date)
+        out = max(row.date, row.source_date)
+        first[key] = min(first.get(key, out), out)
     return [LateSource(driver.defined_in, name, source.title, first[key])
             for name, driver in priors.drivers.items() for source in driver.text.sources
             if (key := source_document(source.url)) in first

@@ -57,6 +57,9 @@ def test_known_at_reads_an_as_of_month_or_year_as_all_of_it(date, as_of, known):
     ("http://www.example.org/post/", "https://example.org/post#section"),
     ("https://arxiv.org/abs/2412.07772", "https://arxiv.org/html/2412.07772v2"),
     ("https://arxiv.org/pdf/2412.07772v1.pdf", "https://arxiv.org/abs/2412.07772"),
+    ("https://raw.githubusercontent.com/o/r/refs/heads/main/README.md",
+     "https://github.com:443/o/r/blob/0123abc/README.md"),
+    ("https://export.arxiv.org/abs/2412.07772", "https://arxiv.org/abs/2412.07772v3"),
 ])
 def test_one_document_under_different_addresses(a, b):
     assert source_document(a) == source_document(b)
@@ -79,17 +82,18 @@ def _cites(url: str, date: str, as_of: str):
                            meta=SimpleNamespace(as_of=as_of))
 
 
-@pytest.mark.parametrize("row_date, late", [
-    ("2025-05", False),
-    ("2025-06-12", False),                 # within the origin month
-    ("2025-07-18", True),
+@pytest.mark.parametrize("row_date, published, late", [
+    ("2025-05", "2025-05-20", False),
+    ("2025-05", "2026-01", True),          # an old offer reported by a later guide
+    ("2025-06-12", "2025-06-30", False),   # within the origin month
+    ("2025-07-18", "2025-07-18", True),
 ])
-def test_a_document_is_known_from_the_date_of_its_earliest_row(row_date, late):
-    # The source itself may be published later (a guide reporting an offer that held then).
-    rows = parse(table({**GOOD, "date": row_date, "source_date": "2026-01",
+def test_a_document_is_known_from_its_earliest_row_dated_and_published(row_date, published,
+                                                                      late):
+    rows = parse(table({**GOOD, "date": row_date, "source_date": published,
                         "source_url": "https://example.org/guide/"}), "obs.csv")
     priors = _cites("http://www.example.org/guide", "2025-01", "2025-06")
     found = documents_observed_later(priors, rows)
     assert bool(found) is late
     if late:
-        assert found[0].driver == "free_allowance_today" and found[0].date == row_date
+        assert found[0].driver == "free_allowance_today" and found[0].date == published
