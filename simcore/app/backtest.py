@@ -5,12 +5,12 @@ For each origin the priors are ``priors/backtest/<origin>.toml`` (it ``extends``
 and overrides every entry whose source is dated after the origin with what was known then);
 its ``as_of`` must be the origin, and a source dated after it is an error (the look-ahead
 check, :func:`..inputs.lookahead.refuse_late_sources`), as is a source whose document the
-observations date only after the origin month (its own date was mistaken:
+observations show only after the origin month (its own date was mistaken:
 :func:`..inputs.lookahead.refuse_documents_observed_later`). The run from the origin ranks every
-observation in its window like any run, and every observation dated after the origin is
-scored, except the origin month's rows from documents its priors cite (known to them: compared
-at as_of) (:func:`..analysis.scoring.score_rows`: PIT, 50/80/90% coverage, CRPS on base-2 logs,
-log2 ratio to the median, Brier for events).
+observation in its window like any run, and every observation dated after the origin month
+is scored (a row of the origin month was known then: it is compared at as_of;
+:func:`..analysis.scoring.score_rows`: PIT, 50/80/90% coverage, CRPS on base-2 logs, log2
+ratio to the median, Brier for events).
 
 The folder, written atomically: ``<origin>/`` a run directory per origin (``simcore verify``
 checks each), ``scores.csv`` (a row per origin and scored observation), ``scores_summary.csv``

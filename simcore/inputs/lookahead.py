@@ -38,15 +38,21 @@ def late_sources(priors: PriorSet) -> list[LateSource]:
             if not known_at(source.date, priors.meta.as_of)]
 
 
-def refuse_late_sources(priors: PriorSet) -> None:
-    """A back-test's rule: the first late source is a PriorError (exit 2)."""
-    late = late_sources(priors)
+def _refuse_first(late: list[LateSource], as_of: str, dated: str, tail: str = "") -> None:
+    """A back-test's rule: the first late source is a PriorError (exit 2); ``dated`` says how
+    it is dated (``{date}`` its date)."""
     if late:
         first = late[0]
         raise PriorError(first.file, f"drivers.{first.driver}", "sources",
-                         f"{first.title!r} is dated {first.date}, after as_of "
-                         f"{priors.meta.as_of}: a back-test may use only what was known then "
-                         f"({len(late)} such source{'s' if len(late) > 1 else ''})")
+                         f"{first.title!r}{dated.format(date=first.date)}, after as_of "
+                         f"{as_of}: a back-test may use only what was known then{tail}")
+
+
+def refuse_late_sources(priors: PriorSet) -> None:
+    """A back-test's rule: the first source dated after as_of is a PriorError (exit 2)."""
+    late = late_sources(priors)
+    _refuse_first(late, priors.meta.as_of, " is dated {date}",
+                  f" ({len(late)} such source{'s' if len(late) > 1 else ''})")
 
 
 def source_document(url: str) -> str:
@@ -84,10 +90,5 @@ def documents_observed_later(priors: PriorSet, observations) -> list[LateSource]
 
 def refuse_documents_observed_later(priors: PriorSet, observations) -> None:
     """A back-test's rule, as :func:`refuse_late_sources` for the observations' dates."""
-    late = documents_observed_later(priors, observations)
-    if late:
-        first = late[0]
-        raise PriorError(first.file, f"drivers.{first.driver}", "sources",
-                         f"{first.title!r}: the observations show it known from "
-                         f"{first.date}, after as_of {priors.meta.as_of}: a back-test may use "
-                         f"only what was known then")
+    _refuse_first(documents_observed_later(priors, observations), priors.meta.as_of,
+                  ": the observations show it known from {date}")

@@ -41,7 +41,7 @@ class Scored:
 
     observation: Observation
     t: float
-    as_of: bool          # compared with the as-of value (dated before as_of)
+    as_of: bool          # compared with the as-of value (known at as_of)
 
 
 def scored(observations, as_of: str, horizon_year: float) -> list[Scored]:
